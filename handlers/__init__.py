@@ -1,0 +1,1 @@
+"""One module per message type: validate, plan, apply, report."""

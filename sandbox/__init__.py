@@ -1,0 +1,1 @@
+"""Loopback stand-ins for every cloud API ppmi calls (development and tests; never deployed)."""

@@ -1,0 +1,1 @@
+"""ppmi: managed identity for Dataverse plug-ins, provisioned automatically."""
