@@ -1,0 +1,145 @@
+"""Signing certificates and the signer facts a FIC needs, read from DER, PEM or base64."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from shared.fic._names import render_name
+
+_PEM_MARKER = "-----BEGIN CERTIFICATE-----"
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_SHA1_HEX = re.compile(r"[0-9A-F]{40}", re.ASCII)
+
+
+class CertificateError(ValueError):
+    """The bytes given are not a certificate this service can read."""
+
+
+@dataclass(frozen=True)
+class SigningCertificate:
+    """A parsed plug-in signing certificate with the values FIC subjects are built from."""
+
+    der: bytes
+    sha256_hex: str
+    sha1_thumbprint: str
+    is_self_signed: bool
+    issuer_name: str
+    subject_name: str
+    not_valid_after: datetime
+
+
+def load_certificate(data: bytes | str) -> SigningCertificate:
+    """Read a certificate given as DER bytes, PEM (bytes or text) or base64 DER text."""
+    der = _der_from(data)
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+    except ValueError as error:
+        raise CertificateError(f"the bytes are not a DER X.509 certificate ({error})") from None
+    return SigningCertificate(
+        der=der,
+        sha256_hex=hashlib.sha256(der).hexdigest(),
+        sha1_thumbprint=hashlib.sha1(der, usedforsecurity=False).hexdigest().upper(),
+        is_self_signed=_is_self_signed(certificate),
+        issuer_name=render_name(certificate.issuer),
+        subject_name=render_name(certificate.subject),
+        not_valid_after=certificate.not_valid_after_utc,
+    )
+
+
+def _der_from(data: bytes | str) -> bytes:
+    if isinstance(data, bytes):
+        if data.startswith(b"\x30"):
+            return data
+        try:
+            data = data.decode("ascii")
+        except UnicodeDecodeError:
+            raise CertificateError("the bytes are neither DER, PEM nor base64 text") from None
+    text = data.strip()
+    if not text:
+        raise CertificateError("the certificate is empty")
+    if _PEM_MARKER in text:
+        try:
+            return x509.load_pem_x509_certificate(text.encode("ascii")).public_bytes(Encoding.DER)
+        except (ValueError, UnicodeEncodeError) as error:
+            raise CertificateError(f"the PEM block is not a readable certificate ({error})") from None
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise CertificateError("the text is not valid base64 (standard alphabet, with padding)") from None
+
+
+def _is_self_signed(certificate: x509.Certificate) -> bool:
+    """Self-signed means issuer equals subject and the signature verifies with the certificate's own key."""
+    if certificate.issuer != certificate.subject:
+        return False
+    try:
+        certificate.verify_directly_issued_by(certificate)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What a FIC needs to know about a plug-in signer; built from a certificate or from given thumbprints."""
+
+    self_signed: bool
+    sha256_hex: str | None = None
+    sha1_thumbprint: str | None = None
+    issuer_name: str | None = None
+    subject_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sha256_hex is not None and not _SHA256_HEX.fullmatch(self.sha256_hex):
+            raise ValueError("sha256_hex must be 64 lowercase hex characters")
+        if self.sha1_thumbprint is not None and not _SHA1_HEX.fullmatch(self.sha1_thumbprint):
+            raise ValueError("sha1_thumbprint must be 40 upper-case hex characters")
+        if self.self_signed and self.sha256_hex is None and self.sha1_thumbprint is None:
+            raise ValueError("a self-signed signer needs its SHA-256 or SHA-1 thumbprint")
+        if not self.self_signed and (not self.issuer_name or not self.subject_name):
+            raise ValueError("a CA-issued signer needs both its issuer and subject names")
+
+    @classmethod
+    def from_certificate(
+        cls, certificate: SigningCertificate, issuer_name: str | None = None, subject_name: str | None = None
+    ) -> Signer:
+        """Names given by the caller (as .NET printed them) win over the ones rendered here."""
+        return cls(
+            self_signed=certificate.is_self_signed,
+            sha256_hex=certificate.sha256_hex,
+            sha1_thumbprint=certificate.sha1_thumbprint,
+            issuer_name=issuer_name or certificate.issuer_name,
+            subject_name=subject_name or certificate.subject_name,
+        )
+
+    @property
+    def key(self) -> str:
+        """16 hex characters naming what the FIC trusts: the certificate, or the CA-issued names."""
+        if self.self_signed:
+            basis = self.sha256_hex or self.sha1_thumbprint or ""
+            return hashlib.sha256(f"h/{basis.lower()}".encode()).hexdigest()[:16]
+        names = f"i/{self.issuer_name}\ns/{self.subject_name}"
+        return hashlib.sha256(names.encode("utf-8")).hexdigest()[:16]
+
+    def matches(self, other: Signer) -> bool:
+        """Whether one FIC trusts both: the same certificate, or the same CA-issued names."""
+        if self.self_signed != other.self_signed:
+            return False
+        if self.self_signed:
+            return _same_known(self.sha256_hex, other.sha256_hex) or _same_known(
+                self.sha1_thumbprint, other.sha1_thumbprint
+            )
+        return self.issuer_name == other.issuer_name and self.subject_name == other.subject_name
+
+
+def _same_known(left: str | None, right: str | None) -> bool:
+    return left is not None and left == right

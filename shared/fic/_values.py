@@ -1,0 +1,190 @@
+"""Issuer, subject and audience of a plug-in FIC for format versions 0, 1 and 2 and the three clouds."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from shared.fic._certificates import Signer
+from shared.fic._names import common_name
+
+PPMI_APP_ID = "58e835ab-2e39-46a9-b797-accce6633447"
+"""The Power Platform managed identity first-party app; never the customer's app or identity."""
+
+MAX_VALUE_LENGTH = 600
+FORMAT_VERSIONS = (0, 1, 2)
+_FIC_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-_]{2,119}", re.ASCII)
+_NAME_SAFE_ENVIRONMENT = re.compile(r"[A-Za-z0-9-]{1,64}", re.ASCII)
+
+
+class FederatedCredentialError(ValueError):
+    """The inputs cannot make a FIC Entra would accept (too long, missing signer facts, unknown format)."""
+
+
+class Cloud(StrEnum):
+    PUBLIC = "public"
+    USGOV = "usgov"
+    CHINA = "china"
+
+
+class SubjectEnvironmentSegment(StrEnum):
+    """Which ID fills the subject's `e/` segment (UNCONFIRMED: environment ID is the verified default)."""
+
+    ENVIRONMENT_ID = "environment-id"
+    ORGANIZATION_ID = "organization-id"
+
+
+@dataclass(frozen=True)
+class _CloudValues:
+    audience: str
+    issuer_host: str
+    subject_prefix: str
+
+
+_CLOUDS: dict[Cloud, _CloudValues] = {
+    Cloud.PUBLIC: _CloudValues("api://AzureADTokenExchange", "login.microsoftonline.com", "/eid1/c/pub"),
+    Cloud.USGOV: _CloudValues("api://AzureADTokenExchangeUSGov", "login.microsoftonline.us", "/eid1/c/usg"),
+    Cloud.CHINA: _CloudValues(
+        "api://AzureADTokenExchangeChina", "login.partner.microsoftonline.cn", "/eid1/c/chn"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class FederatedCredential:
+    """The three values Entra compares; exactly one audience."""
+
+    issuer: str
+    subject: str
+    audience: str
+
+    def __post_init__(self) -> None:
+        for label, value in (("issuer", self.issuer), ("subject", self.subject), ("audience", self.audience)):
+            if not value:
+                raise FederatedCredentialError(f"the FIC {label} is empty")
+            if len(value) > MAX_VALUE_LENGTH:
+                raise FederatedCredentialError(
+                    f"the FIC {label} is {len(value)} characters; Entra accepts at most {MAX_VALUE_LENGTH}"
+                )
+
+
+def encode_guid(value: str | UUID) -> str:
+    """Base64URL, unpadded, of the GUID in .NET `Guid.ToByteArray()` (little-endian) order: 22 characters."""
+    guid = value if isinstance(value, UUID) else UUID(value)
+    return base64.urlsafe_b64encode(guid.bytes_le).rstrip(b"=").decode("ascii")
+
+
+def _hash_name(rendered_name: str) -> str:
+    digest = hashlib.sha256(rendered_name.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def audience_for(cloud: Cloud) -> str:
+    return _CLOUDS[cloud].audience
+
+
+def issuer_for(tenant_id: str, cloud: Cloud = Cloud.PUBLIC) -> str:
+    """The issuer of format versions 1 and 2: the tenant's Entra v2.0 endpoint in that cloud."""
+    return f"https://{_CLOUDS[cloud].issuer_host}/{UUID(tenant_id)}/v2.0"
+
+
+def legacy_issuer(environment_id: str) -> str:
+    """Format 0 issuer: hyphens removed, the last two characters split off as their own DNS label."""
+    compact = environment_id.replace("-", "").lower()
+    if len(compact) < 3 or not compact.isalnum() or not compact.isascii():
+        raise FederatedCredentialError(f"{environment_id!r} cannot form a legacy issuer")
+    return f"https://{compact[:-2]}.{compact[-2:]}.environment.api.powerplatform.com/sts"
+
+
+def federated_credential(
+    *,
+    tenant_id: str,
+    environment_id: str,
+    signer: Signer,
+    format_version: int = 2,
+    cloud: Cloud = Cloud.PUBLIC,
+    component: str = "pluginassembly",
+    organization_id: str | None = None,
+    environment_segment: SubjectEnvironmentSegment = SubjectEnvironmentSegment.ENVIRONMENT_ID,
+) -> FederatedCredential:
+    """The FIC that lets plug-ins signed by `signer` in that environment get tokens."""
+    if format_version not in FORMAT_VERSIONS:
+        raise FederatedCredentialError(f"format version {format_version} is unknown; use 0, 1 or 2")
+    audience = audience_for(cloud)
+    if format_version == 0:
+        return _legacy_credential(environment_id, signer, cloud, component, audience)
+    segment = _environment_segment(environment_id, organization_id, environment_segment)
+    prefix = (
+        f"{_CLOUDS[cloud].subject_prefix}/t/{encode_guid(tenant_id)}/a/{encode_guid(PPMI_APP_ID)}"
+        f"/n/plugin/e/{segment}"
+    )
+    return FederatedCredential(
+        issuer=issuer_for(tenant_id, cloud),
+        subject=prefix + _signer_segments(signer, format_version),
+        audience=audience,
+    )
+
+
+def _environment_segment(
+    environment_id: str, organization_id: str | None, choice: SubjectEnvironmentSegment
+) -> str:
+    if choice is SubjectEnvironmentSegment.ENVIRONMENT_ID:
+        return environment_id
+    if not organization_id:
+        raise FederatedCredentialError(
+            "the subject's e/ segment is set to the Dataverse organization ID, but none was given"
+        )
+    return str(UUID(organization_id))
+
+
+def _signer_segments(signer: Signer, format_version: int) -> str:
+    if signer.self_signed:
+        if signer.sha256_hex is None:
+            raise FederatedCredentialError(
+                "a self-signed signer needs its SHA-256 hash (or the certificate) for format 1 and 2"
+            )
+        return f"/h/{signer.sha256_hex}"
+    issuer_name = signer.issuer_name or ""
+    subject_name = signer.subject_name or ""
+    if format_version == 2:
+        return f"/i/{_hash_name(issuer_name)}/s/{_hash_name(subject_name)}"
+    return f"/i/{_v1_name(issuer_name, 'issuer')}/s/{_v1_name(subject_name, 'subject')}"
+
+
+def _v1_name(rendered_name: str, label: str) -> str:
+    """Format 1 puts the CN itself in the subject, so it cannot carry commas, slashes or non-ASCII."""
+    name = common_name(rendered_name)
+    if not name:
+        raise FederatedCredentialError(f"format 1 needs a CN in the {label} name; use format 2")
+    if not name.isascii() or any(character in name for character in ",/"):
+        raise FederatedCredentialError(
+            f"the {label} CN {name!r} holds a comma, slash or non-ASCII character, which format 1 "
+            "cannot carry; use format 2"
+        )
+    return name
+
+
+def _legacy_credential(
+    environment_id: str, signer: Signer, cloud: Cloud, component: str, audience: str
+) -> FederatedCredential:
+    if cloud is not Cloud.PUBLIC:
+        raise FederatedCredentialError("format 0 (legacy issuer) exists only in the public cloud; use 2")
+    if signer.sha1_thumbprint is None:
+        raise FederatedCredentialError("format 0 needs the signer's SHA-1 thumbprint (or the certificate)")
+    subject = f"component:{component},thumbprint:{signer.sha1_thumbprint},environment:{environment_id}"
+    return FederatedCredential(issuer=legacy_issuer(environment_id), subject=subject, audience=audience)
+
+
+def federated_credential_name(environment_id: str, signer: Signer, *, format_version: int = 2) -> str:
+    """A stable FIC name per (environment, signer, format); versions other than 2 get a suffix to coexist."""
+    if not _NAME_SAFE_ENVIRONMENT.fullmatch(environment_id):
+        raise FederatedCredentialError(f"{environment_id!r} cannot be part of a FIC name")
+    suffix = "" if format_version == 2 else f"-v{format_version}"
+    name = f"ppmi-{environment_id.lower()}-{signer.key}{suffix}"
+    if not _FIC_NAME.fullmatch(name):
+        raise FederatedCredentialError(f"the FIC name {name!r} breaks Entra's naming rule")
+    return name
