@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov lives apart: its pins conflict with the app's.
+IAC_VENV := .venv-iac
+IAC_STAMP := $(IAC_VENV)/.installed
 
-.PHONY: venv test lint typecheck unit demo sandbox bench soak clean
+.PHONY: venv iac-venv test lint typecheck unit demo sandbox bench soak clean
 
 venv: $(STAMP)
 
@@ -15,6 +18,14 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+iac-venv: $(IAC_STAMP)
+
+$(IAC_STAMP): infra/requirements-iac.txt
+	$(PYTHON) -m venv $(IAC_VENV)
+	$(IAC_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(IAC_VENV)/bin/python -m pip install --quiet -r infra/requirements-iac.txt
+	touch $(IAC_STAMP)
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -22,7 +33,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
+unit: venv iac-venv
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -34,4 +45,4 @@ sandbox: venv
 	$(BIN)/ppmi sandbox
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(IAC_VENV) .mypy_cache .ruff_cache .pytest_cache

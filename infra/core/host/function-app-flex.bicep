@@ -1,0 +1,115 @@
+// Flex Consumption Function App (Python 3.11) running as its user-assigned identity. Every connection is
+// identity-based: no key, SAS or connection string with a secret is ever written to its settings.
+param name string
+param planName string
+param location string
+param tags object
+param identityId string
+param identityClientId string
+param storageAccountName string
+param deploymentContainerName string
+param applicationInsightsName string
+param serviceBusFullyQualifiedNamespace string
+param policyFileName string
+param maximumInstanceCount int
+
+@description('Memory per instance (MB).')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: queue-driven work survives an instance or zone loss (messages stay in Service Bus); zone-redundant Flex is not offered in every region (docs/deploy.md).
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { name: 'FC1', tier: 'FlexConsumption' }
+  properties: { reserved: true }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_222: azd deploys through the SCM endpoint; the app has no HTTP triggers and its main site denies all inbound traffic (docs/deploy.md).
+  // checkov:skip=CKV_AZURE_17: no HTTP triggers, so there is no client to present a certificate (docs/deploy.md).
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero on queue length; messages wait in Service Bus meanwhile (docs/deploy.md).
+  // checkov:skip=CKV_AZURE_213: health check probes an HTTP path, and the app serves none (docs/deploy.md).
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      // Triggers are Service Bus and timers only: the main site takes no inbound traffic. The SCM site keeps
+      // its own (open) rules because azd deploys through it, authenticated with Entra tokens.
+      ipSecurityRestrictionsDefaultAction: 'Deny'
+      scmIpSecurityRestrictionsUseMain: false
+      scmIpSecurityRestrictionsDefaultAction: 'Allow'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: { name: 'python', version: '3.11' }
+    }
+  }
+
+  resource appSettings 'config' = {
+    name: 'appsettings'
+    properties: {
+      AzureWebJobsStorage__accountName: storage.name
+      AzureWebJobsStorage__credential: 'managedidentity'
+      AzureWebJobsStorage__clientId: identityClientId
+      ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
+      ServiceBusConnection__credential: 'managedidentity'
+      ServiceBusConnection__clientId: identityClientId
+      // The connection string only says where to send telemetry; ingestion is authorised by the identity below.
+      APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+      AZURE_CLIENT_ID: identityClientId
+      // The package is mounted at /home/site/wwwroot; the policy ships at its root.
+      PPMI_POLICY_FILE: '/home/site/wwwroot/${policyFileName}'
+    }
+  }
+
+  // Deployment goes through azd with Entra tokens; publishing profiles (user/password) stay off.
+  resource ftpPublishing 'basicPublishingCredentialsPolicies' = {
+    name: 'ftp'
+    properties: { allow: false }
+  }
+
+  resource scmPublishing 'basicPublishingCredentialsPolicies' = {
+    name: 'scm'
+    properties: { allow: false }
+  }
+}
+
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName
