@@ -8,7 +8,11 @@ import sys
 from collections.abc import Sequence
 
 # Each module exposes `register(subparsers)`, which adds its commands and sets `func` on them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "shared.cli.fic",
+    "shared.cli.event",
+    "shared.cli.demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,115 @@
+"""`ppmi fic show`: the issuer, subject and audience a plug-in signer needs, computed locally."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from uuid import UUID
+
+from shared.fic import (
+    FORMAT_VERSIONS,
+    CertificateError,
+    Cloud,
+    FederatedCredentialError,
+    Signer,
+    SubjectEnvironmentSegment,
+    federated_credential,
+    load_certificate,
+)
+
+EPILOG = """\
+examples:
+  ppmi fic show --tenant-id 7f2c1900-9fd4-4b89-91d3-79a649996f0a \\
+      --environment-id 7efcc31a-c410-e20e-9b95-dd448cedf653 --certificate signing.cer
+  ppmi fic show ... --certificate signing.pem --output json
+  ppmi fic show ... --certificate leaf.cer \\
+      --issuer-name "CN=Contoso CA, O=Contoso, C=US" --subject-name "CN=Contoso Signing, O=Contoso, C=US"
+  ppmi fic show ... --certificate signing.cer --cloud usgov --format-version 1
+
+The certificate may be DER, PEM or base64 DER. For a CA-issued certificate, pass the names exactly as
+.NET's X509Certificate2.Issuer / .Subject print them if they differ from what ppmi renders.
+"""
+
+
+def _guid(value: str) -> str:
+    try:
+        return str(UUID(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a GUID") from None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    fic = subparsers.add_parser("fic", help="compute federated identity credential values")
+    commands = fic.add_subparsers(dest="fic_command", metavar="COMMAND", required=True)
+    show = commands.add_parser(
+        "show",
+        help="print the issuer, subject and audience for a signer in an environment",
+        description="Compute the FIC values Entra must hold so plug-ins signed with this certificate can get "
+        "tokens in this environment. Nothing is sent anywhere.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument("--tenant-id", required=True, type=_guid, help="the Entra tenant ID")
+    show.add_argument(
+        "--environment-id", required=True, help="the Power Platform environment ID (GUID or Default-<tenant>)"
+    )
+    show.add_argument("--certificate", required=True, type=Path, help="the signing certificate file")
+    show.add_argument("--issuer-name", help="the issuer DN as .NET prints it (overrides the rendered one)")
+    show.add_argument("--subject-name", help="the subject DN as .NET prints it (overrides the rendered one)")
+    show.add_argument("--format-version", type=int, choices=FORMAT_VERSIONS, default=2, help="default 2")
+    show.add_argument("--cloud", choices=[cloud.value for cloud in Cloud], default=Cloud.PUBLIC.value)
+    show.add_argument(
+        "--component",
+        choices=("pluginassembly", "pluginpackage"),
+        default="pluginassembly",
+        help="format 0 only",
+    )
+    show.add_argument(
+        "--environment-segment",
+        choices=[segment.value for segment in SubjectEnvironmentSegment],
+        default=SubjectEnvironmentSegment.ENVIRONMENT_ID.value,
+        help="which ID fills the subject's e/ segment (organization-id is unconfirmed)",
+    )
+    show.add_argument(
+        "--organization-id", type=_guid, help="the Dataverse organization ID, for organization-id"
+    )
+    show.add_argument("--output", choices=("text", "json"), default="text")
+    show.set_defaults(func=_show)
+
+
+def _show(args: argparse.Namespace) -> int:
+    try:
+        data = args.certificate.read_bytes()
+    except OSError as error:
+        print(
+            f"ppmi fic show: cannot read {args.certificate}: {error.strerror}; give a .cer or .pem file",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        signer = Signer.from_certificate(load_certificate(data), args.issuer_name, args.subject_name)
+        credential = federated_credential(
+            tenant_id=args.tenant_id,
+            environment_id=args.environment_id,
+            signer=signer,
+            format_version=args.format_version,
+            cloud=Cloud(args.cloud),
+            component=args.component,
+            organization_id=args.organization_id,
+            environment_segment=SubjectEnvironmentSegment(args.environment_segment),
+        )
+    except CertificateError as error:
+        print(f"ppmi fic show: {args.certificate} is not a certificate: {error}", file=sys.stderr)
+        return 2
+    except FederatedCredentialError as error:
+        print(f"ppmi fic show: {error}", file=sys.stderr)
+        return 2
+    values = {"issuer": credential.issuer, "subject": credential.subject, "audience": credential.audience}
+    if args.output == "json":
+        print(json.dumps(values, indent=2))
+    else:
+        for label, value in values.items():
+            print(f"{label + ':':<10} {value}")
+    return 0
