@@ -24,18 +24,21 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
 
 resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
   name: serviceBusNamespaceName
+}
 
-  resource eventsQueue 'queues' existing = {
-    name: 'ppmi-events'
-  }
+resource eventsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: namespace
+  name: 'ppmi-events'
+}
 
-  resource workQueue 'queues' existing = {
-    name: 'ppmi-work'
-  }
+resource workQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: namespace
+  name: 'ppmi-work'
+}
 
-  resource resultsQueue 'queues' existing = {
-    name: 'ppmi-results'
-  }
+resource resultsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: namespace
+  name: 'ppmi-results'
 }
 
 // Flex keeps host state and the deployment package in blobs only (no blob trigger, no Durable Functions), so
@@ -62,8 +65,8 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 
 // route_event and provision receive; timers publish events, route_event and retries send work, both send results.
 resource eventsReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(namespace::eventsQueue.id, appPrincipalId, roles.serviceBusDataReceiver)
-  scope: namespace::eventsQueue
+  name: guid(eventsQueue.id, appPrincipalId, roles.serviceBusDataReceiver)
+  scope: eventsQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
     principalId: appPrincipalId
@@ -72,8 +75,8 @@ resource eventsReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 resource eventsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(namespace::eventsQueue.id, appPrincipalId, roles.serviceBusDataSender)
-  scope: namespace::eventsQueue
+  name: guid(eventsQueue.id, appPrincipalId, roles.serviceBusDataSender)
+  scope: eventsQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
     principalId: appPrincipalId
@@ -82,8 +85,8 @@ resource eventsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 resource workReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(namespace::workQueue.id, appPrincipalId, roles.serviceBusDataReceiver)
-  scope: namespace::workQueue
+  name: guid(workQueue.id, appPrincipalId, roles.serviceBusDataReceiver)
+  scope: workQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
     principalId: appPrincipalId
@@ -92,8 +95,8 @@ resource workReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 resource workSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(namespace::workQueue.id, appPrincipalId, roles.serviceBusDataSender)
-  scope: namespace::workQueue
+  name: guid(workQueue.id, appPrincipalId, roles.serviceBusDataSender)
+  scope: workQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
     principalId: appPrincipalId
@@ -102,8 +105,8 @@ resource workSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 resource resultsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(namespace::resultsQueue.id, appPrincipalId, roles.serviceBusDataSender)
-  scope: namespace::resultsQueue
+  name: guid(resultsQueue.id, appPrincipalId, roles.serviceBusDataSender)
+  scope: resultsQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
     principalId: appPrincipalId
@@ -113,8 +116,8 @@ resource resultsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 
 resource publisherSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for principalId in eventPublisherPrincipalIds: {
-    name: guid(namespace::eventsQueue.id, principalId, roles.serviceBusDataSender)
-    scope: namespace::eventsQueue
+    name: guid(eventsQueue.id, principalId, roles.serviceBusDataSender)
+    scope: eventsQueue
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
       principalId: principalId
@@ -125,8 +128,8 @@ resource publisherSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 
 resource publisherResultReceivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for principalId in eventPublisherPrincipalIds: {
-    name: guid(namespace::resultsQueue.id, principalId, roles.serviceBusDataReceiver)
-    scope: namespace::resultsQueue
+    name: guid(resultsQueue.id, principalId, roles.serviceBusDataReceiver)
+    scope: resultsQueue
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
       principalId: principalId

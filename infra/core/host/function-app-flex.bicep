@@ -61,6 +61,20 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       ipSecurityRestrictionsDefaultAction: 'Deny'
       scmIpSecurityRestrictionsUseMain: false
       scmIpSecurityRestrictionsDefaultAction: 'Allow'
+      appSettings: [
+        { name: 'AzureWebJobsStorage__accountName', value: storage.name }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
+        { name: 'ServiceBusConnection__fullyQualifiedNamespace', value: serviceBusFullyQualifiedNamespace }
+        { name: 'ServiceBusConnection__credential', value: 'managedidentity' }
+        { name: 'ServiceBusConnection__clientId', value: identityClientId }
+        // The connection string only says where to send telemetry; ingestion is authorised by the identity.
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsights.properties.ConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD;ClientId=${identityClientId}' }
+        { name: 'AZURE_CLIENT_ID', value: identityClientId }
+        // The package is mounted at /home/site/wwwroot; the policy ships at its root.
+        { name: 'PPMI_POLICY_FILE', value: '/home/site/wwwroot/${policyFileName}' }
+      ]
     }
     functionAppConfig: {
       deployment: {
@@ -80,35 +94,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       runtime: { name: 'python', version: '3.11' }
     }
   }
+}
 
-  resource appSettings 'config' = {
-    name: 'appsettings'
-    properties: {
-      AzureWebJobsStorage__accountName: storage.name
-      AzureWebJobsStorage__credential: 'managedidentity'
-      AzureWebJobsStorage__clientId: identityClientId
-      ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
-      ServiceBusConnection__credential: 'managedidentity'
-      ServiceBusConnection__clientId: identityClientId
-      // The connection string only says where to send telemetry; ingestion is authorised by the identity below.
-      APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
-      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
-      AZURE_CLIENT_ID: identityClientId
-      // The package is mounted at /home/site/wwwroot; the policy ships at its root.
-      PPMI_POLICY_FILE: '/home/site/wwwroot/${policyFileName}'
-    }
-  }
+// Deployment goes through azd with Entra tokens; publishing profiles (user/password) stay off.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: { allow: false }
+}
 
-  // Deployment goes through azd with Entra tokens; publishing profiles (user/password) stay off.
-  resource ftpPublishing 'basicPublishingCredentialsPolicies' = {
-    name: 'ftp'
-    properties: { allow: false }
-  }
-
-  resource scmPublishing 'basicPublishingCredentialsPolicies' = {
-    name: 'scm'
-    properties: { allow: false }
-  }
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: { allow: false }
 }
 
 output name string = functionApp.name

@@ -1,0 +1,146 @@
+"""Least privilege: deterministic role assignment names, service principals only, and delegated role-assignment
+rights limited to exactly the roles the policy grants."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.infra.templates import (
+    RBAC_ADMINISTRATOR,
+    RoleAssignment,
+    resolve,
+    resource_config,
+    role_assignments,
+    template,
+    variable,
+)
+
+SCOPE_ID_BY_TARGET = {"resourceGroup": "resource_group", "subscription": "subscription"}
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+
+
+def assignment_ids(assignment: RoleAssignment) -> str:
+    return f"{assignment.file}:{assignment.symbol}"
+
+
+@pytest.mark.parametrize("assignment", role_assignments(), ids=assignment_ids)
+def test_role_assignment_is_named_by_scope_principal_and_role(assignment: RoleAssignment) -> None:
+    name = assignment.config["name"]["function"]
+    scope_id = name["parameters"]["base_string"]["operator"]["operands"]
+    role_reference = assignment.properties["roleDefinitionId"]["function"]["parameters"]["resource_name_1"]
+
+    assert name["type"] == "guid"
+    assert set(name["parameters"]) == {"base_string", "extra_string_1", "extra_string_2"}
+    assert scope_id["operand_2"] == "id"
+    if "scope" in assignment.config:
+        assert scope_id["operand_1"] == assignment.config["scope"]
+    else:
+        assert scope_id["operand_1"]["function"]["type"] == SCOPE_ID_BY_TARGET[assignment.target_scope]
+    assert name["parameters"]["extra_string_1"] == assignment.properties["principalId"]
+    assert name["parameters"]["extra_string_2"] == role_reference
+
+
+@pytest.mark.parametrize("assignment", role_assignments(), ids=assignment_ids)
+def test_role_assignment_names_its_principal_type(assignment: RoleAssignment) -> None:
+    assert assignment.properties["principalType"] == "ServicePrincipal"
+
+
+def test_app_identity_holds_exactly_the_data_roles_it_uses() -> None:
+    granted = {(a.symbol, a.role_id) for a in role_assignments() if a.file == "app/app-access.bicep"}
+
+    assert granted == {
+        ("storageBlobOwner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"),
+        ("metricsPublisher", "3913510d-42f4-4e42-8a64-420c390055eb"),
+        ("eventsReceiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
+        ("eventsSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
+        ("workReceiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
+        ("workSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
+        ("resultsSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
+        ("publisherSenders", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
+        ("publisherResultReceivers", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
+    }
+
+
+def test_identity_resource_group_gets_managed_identity_contributor_and_nothing_broader() -> None:
+    (assignment,) = [a for a in role_assignments() if a.file == "app/identity-contributor.bicep"]
+    module = template("main.bicep")["modules"]["identityContributor"]
+
+    assert assignment.role_id == "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59"
+    assert (
+        resource_config(module)["scope"]["function"]["parameters"]["resource_group_name"]
+        == "identityGroupName"
+    )
+
+
+def test_role_assignment_rights_are_never_granted_without_a_condition() -> None:
+    delegations = [a for a in role_assignments() if a.role_id == RBAC_ADMINISTRATOR]
+
+    assert {a.file for a in delegations} == {
+        "app/role-delegation-resource-group.bicep",
+        "app/role-delegation-subscription.bicep",
+    }
+    for delegation in delegations:
+        assert delegation.properties["condition"] == "condition"
+        assert delegation.properties["conditionVersion"] == "2.0"
+
+
+def test_both_delegation_scopes_receive_the_one_condition_built_from_the_policy_roles() -> None:
+    modules = template("main.bicep")["modules"]
+
+    for symbol in ("resourceGroupDelegations", "subscriptionDelegations"):
+        assert resource_config(modules[symbol])["params"]["condition"] == "roleAssignmentDelegationCondition"
+
+
+def render_delegation_condition(role_ids: list[str]) -> str:
+    """Evaluates the condition variable of main.bicep the way ARM would for the given policy roles."""
+    main = template("main.bicep")
+    role_list = variable(main, "grantedRoleList")["function"]
+    assert role_list == {
+        "type": "join",
+        "parameters": {"input_array": "grantedRoleDefinitionIds", "delimiter": ", "},
+    }
+    condition: str = resolve(main, "roleAssignmentDelegationCondition")
+    return condition.replace("\\'", "'").replace("${grantedRoleList}", ", ".join(role_ids))
+
+
+def clause(action: str, source: str) -> str:
+    attribute = f"@{source}\\[Microsoft\\.Authorization/roleAssignments:"
+    return (
+        rf"\(\(!\(ActionMatches\{{'Microsoft\.Authorization/roleAssignments/{action}'\}}\)\) OR "
+        rf"\({attribute}RoleDefinitionId\] ForAnyOfAnyValues:GuidEquals \{{(?P<{action}_roles>[^}}]*)\}} AND "
+        rf"{attribute}PrincipalType\] ForAnyOfAnyValues:StringEqualsIgnoreCase \{{'ServicePrincipal'\}}\)\)"
+    )
+
+
+def test_delegation_condition_allows_writing_and_deleting_only_the_policy_roles_for_service_principals() -> (
+    None
+):
+    policy_roles = [KEY_VAULT_SECRETS_USER, STORAGE_BLOB_DATA_READER]
+
+    condition = render_delegation_condition(policy_roles)
+
+    match = re.fullmatch(f"{clause('write', 'Request')} AND {clause('delete', 'Resource')}", condition)
+    assert match is not None, condition
+    assert match["write_roles"].split(", ") == policy_roles
+    assert match["delete_roles"].split(", ") == policy_roles
+
+
+def test_without_policy_roles_no_role_assignment_rights_are_delegated() -> None:
+    main = template("main.bicep")
+
+    for scopes in ("resourceGroupGrantScopes", "subscriptionGrantScopes"):
+        chosen = variable(main, scopes)["operator"]["operands"]
+        assert chosen["condition"] == {
+            "function": {"type": "empty", "parameters": {"item_to_test": "grantedRoleDefinitionIds"}}
+        }
+        assert chosen["true_value"] == []
+
+
+def test_subscription_wide_delegation_is_deployed_at_subscription_scope() -> None:
+    assert template("app/role-delegation-subscription.bicep")["globals"]["scope"]["value"] == "subscription"
+    assert (
+        template("app/role-delegation-resource-group.bicep")["globals"]["scope"]["value"] == "resourceGroup"
+    )
