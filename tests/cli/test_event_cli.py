@@ -1,0 +1,58 @@
+"""`ppmi event validate` through the real command line entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.cli import main
+from tests.domain.event_samples import sample
+
+
+def test_every_valid_file_is_reported_valid_and_exits_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = tmp_path / "created.json"
+    created.write_text(json.dumps(sample("ppmi.environment.created")))
+    package = tmp_path / "package.json"
+    package.write_text(json.dumps(sample("ppmi.pluginpackage.registered")))
+
+    code = main(["event", "validate", str(created), str(package)])
+
+    assert code == 0
+    assert capsys.readouterr().out.splitlines() == [f"{created}: valid", f"{package}: valid"]
+
+
+def test_one_invalid_file_is_reported_with_its_reason_and_exits_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(sample("ppmi.environment.created")))
+    forged = sample("ppmi.environment.created")
+    forged["data"]["dataverseUrl"] = "https://contoso.crm.dynamics.com"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(forged))
+
+    code = main(["event", "validate", str(good), str(bad)])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert lines[0] == f"{good}: valid"
+    assert lines[1].startswith(f"{bad}: invalid: data.dataverseUrl is not allowed")
+
+
+def test_unreadable_file_is_reported_invalid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["event", "validate", str(tmp_path / "absent.json")])
+
+    assert code == 1
+    assert "invalid: cannot read the file" in capsys.readouterr().out
+
+
+def test_validate_without_files_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["event", "validate"])
+
+    assert exited.value.code == 2
+    assert "FILE" in capsys.readouterr().err
