@@ -19,6 +19,9 @@ MAX_VALUE_LENGTH = 600
 FORMAT_VERSIONS = (0, 1, 2)
 _FIC_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-_]{2,119}", re.ASCII)
 _NAME_SAFE_ENVIRONMENT = re.compile(r"[A-Za-z0-9-]{1,64}", re.ASCII)
+_ENVIRONMENT_ID = re.compile(
+    r"(?:Default-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII
+)
 
 
 class FederatedCredentialError(ValueError):
@@ -114,6 +117,7 @@ def federated_credential(
     """The FIC that lets plug-ins signed by `signer` in that environment get tokens."""
     if format_version not in FORMAT_VERSIONS:
         raise FederatedCredentialError(f"format version {format_version} is unknown; use 0, 1 or 2")
+    _check_ids(tenant_id, environment_id)
     audience = audience_for(cloud)
     if format_version == 0:
         return _legacy_credential(environment_id, signer, cloud, component, audience)
@@ -127,6 +131,18 @@ def federated_credential(
         subject=prefix + _signer_segments(signer, format_version),
         audience=audience,
     )
+
+
+def _check_ids(tenant_id: str, environment_id: str) -> None:
+    """The subject is compared byte for byte, so IDs must be in the exact form Power Platform uses."""
+    try:
+        UUID(tenant_id)
+    except ValueError:
+        raise FederatedCredentialError(f"the tenant ID {tenant_id!r} is not a GUID") from None
+    if not _ENVIRONMENT_ID.fullmatch(environment_id):
+        raise FederatedCredentialError(
+            f"the environment ID {environment_id!r} must be a lowercase GUID or Default-<tenant GUID>"
+        )
 
 
 def _environment_segment(

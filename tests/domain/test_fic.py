@@ -263,3 +263,20 @@ def test_renewed_ca_issued_certificate_with_the_same_names_keeps_its_signer_key(
     assert first.sha256_hex != renewed.sha256_hex
     assert first.key == renewed.key
     assert first.matches(renewed)
+
+
+@pytest.mark.parametrize(
+    ("tenant", "environment", "reason"),
+    [
+        ("contoso.onmicrosoft.com", ENVIRONMENT, "is not a GUID"),
+        (TENANT, ENVIRONMENT.upper(), "lowercase GUID"),
+        (TENANT, f"{ENVIRONMENT}/h/forged", "lowercase GUID"),
+    ],
+)
+def test_ids_not_in_power_platform_form_are_refused(tenant: str, environment: str, reason: str) -> None:
+    with pytest.raises(FederatedCredentialError, match=reason):
+        federated_credential(
+            tenant_id=tenant,
+            environment_id=environment,
+            signer=Signer(self_signed=True, sha256_hex="ab" * 32),
+        )
