@@ -1,0 +1,179 @@
+"""`ppmi worker`: the Functions host's Service Bus semantics on the same queues, for local use and containers.
+
+Peek-lock; complete after the handler returns (its messages are sent by then); abandon when it raises, so the
+message comes straight back; dead-letter past the max delivery count; `ppmi-work` by session, one message at a
+time per session, `sessions` sessions at once. Stopping lets the message in hand finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusReceivedMessage
+from azure.servicebus.aio import AutoLockRenewer, ServiceBusClient, ServiceBusReceiver
+from azure.servicebus.exceptions import OperationTimeoutError, ServiceBusError
+
+from shared.messaging.disposition import Disposition
+from shared.messaging.envelope import EVENTS_QUEUE, WORK_QUEUE, IncomingMessage
+from shared.messaging.outbox import from_sdk_message
+from shared.telemetry import get_logger
+
+log = get_logger(__name__)
+
+Handler = Callable[[IncomingMessage], Awaitable[Disposition]]
+
+
+class MessageHandlers(Protocol):
+    """What the worker calls per message (`MessagingHost` in production); each sends before returning."""
+
+    client: ServiceBusClient
+
+    async def handle_route_event(self, message: IncomingMessage) -> Disposition: ...
+
+    async def handle_provision(self, message: IncomingMessage) -> Disposition: ...
+
+
+MAX_DELIVERY_COUNT_EXCEEDED = "MaxDeliveryCountExceeded"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """Mirrors host.json: `maxConcurrentSessions`, `maxConcurrentCalls`, `maxAutoLockRenewalDuration`."""
+
+    sessions: int = 8
+    event_receivers: int = 4
+    max_delivery_count: int = 10
+    receive_wait_seconds: float = 1.0
+    session_idle_seconds: float = 2.0
+    max_lock_renewal_seconds: float = 300.0
+
+
+@dataclass
+class WorkerStats:
+    """How many messages ended how, by queue; the worker's own canonical summary."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def count(self, queue: str, outcome: str) -> None:
+        self.outcomes[f"{queue}:{outcome}"] += 1
+
+
+async def run_worker(host: MessageHandlers, options: WorkerOptions, stop: asyncio.Event) -> WorkerStats:
+    """Receive until `stop` is set; returns what happened to the messages received."""
+    stats = WorkerStats()
+    renewer = AutoLockRenewer(max_lock_renewal_duration=options.max_lock_renewal_seconds)
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(options.event_receivers):
+                group.create_task(_receive_events(host, options, stop, stats, renewer))
+            for _ in range(options.sessions):
+                group.create_task(_receive_sessions(host, options, stop, stats, renewer))
+    finally:
+        await renewer.close()
+    return stats
+
+
+async def _receive_events(
+    host: MessageHandlers,
+    options: WorkerOptions,
+    stop: asyncio.Event,
+    stats: WorkerStats,
+    renewer: AutoLockRenewer,
+) -> None:
+    while not stop.is_set():
+        try:
+            async with host.client.get_queue_receiver(EVENTS_QUEUE, auto_lock_renewer=renewer) as receiver:
+                while not stop.is_set():
+                    batch = await receiver.receive_messages(
+                        max_message_count=1, max_wait_time=options.receive_wait_seconds
+                    )
+                    for message in batch:
+                        await _settle(
+                            receiver,
+                            message=message,
+                            queue=EVENTS_QUEUE,
+                            handler=host.handle_route_event,
+                            options=options,
+                            stats=stats,
+                        )
+        except ServiceBusError as error:
+            log.warning("receiver.reconnecting", queue=EVENTS_QUEUE, error=str(error))
+            await _pause(stop, options.receive_wait_seconds)
+
+
+async def _receive_sessions(
+    host: MessageHandlers,
+    options: WorkerOptions,
+    stop: asyncio.Event,
+    stats: WorkerStats,
+    renewer: AutoLockRenewer,
+) -> None:
+    while not stop.is_set():
+        try:
+            async with host.client.get_queue_receiver(
+                WORK_QUEUE,
+                session_id=NEXT_AVAILABLE_SESSION,
+                max_wait_time=options.receive_wait_seconds,
+            ) as receiver:
+                if receiver.session.locked_until_utc is None:
+                    continue  # no session was free within the wait
+                renewer.register(receiver, receiver.session)
+                while not stop.is_set():
+                    batch = await receiver.receive_messages(
+                        max_message_count=1, max_wait_time=options.session_idle_seconds
+                    )
+                    if not batch:
+                        break  # the session is idle: release it so another identity gets a turn
+                    await _settle(
+                        receiver,
+                        message=batch[0],
+                        queue=WORK_QUEUE,
+                        handler=host.handle_provision,
+                        options=options,
+                        stats=stats,
+                    )
+        except OperationTimeoutError:
+            continue  # no session has messages right now
+        except ServiceBusError as error:
+            log.warning("receiver.reconnecting", queue=WORK_QUEUE, error=str(error))
+            await _pause(stop, options.receive_wait_seconds)
+
+
+async def _settle(
+    receiver: ServiceBusReceiver,
+    *,
+    message: ServiceBusReceivedMessage,
+    queue: str,
+    handler: Handler,
+    options: WorkerOptions,
+    stats: WorkerStats,
+) -> None:
+    incoming = from_sdk_message(message, queue)
+    if incoming.delivery_count > options.max_delivery_count:
+        await receiver.dead_letter_message(
+            message,
+            reason=MAX_DELIVERY_COUNT_EXCEEDED,
+            error_description=f"delivered {incoming.delivery_count - 1} times without completing",
+        )
+        stats.count(queue, "dead-lettered")
+        return
+    try:
+        disposition = await handler(incoming)
+    except Exception as error:  # the host's contract: any failure abandons, and the message comes back
+        log.exception("message.abandoned", queue=queue, message_id=incoming.message_id, error=str(error))
+        await receiver.abandon_message(message)
+        stats.count(queue, "abandoned")
+        return
+    await receiver.complete_message(message)
+    stats.count(queue, disposition.outcome.value)
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return

@@ -1,0 +1,132 @@
+"""The worker's host semantics against the sandbox broker, with stand-in handlers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from azure.servicebus.aio import ServiceBusClient
+
+from sandbox.servicebus import ServiceBusBroker
+from shared.messaging.disposition import Disposition, Outcome
+from shared.messaging.envelope import EVENTS_QUEUE, WORK_QUEUE, IncomingMessage, OutgoingMessage
+from shared.messaging.outbox import Outbox
+from shared.messaging.worker import WorkerOptions, WorkerStats, run_worker
+from tests.messaging.conftest import MAX_DELIVERIES
+
+OPTIONS = WorkerOptions(
+    sessions=4, event_receivers=1, max_delivery_count=50, receive_wait_seconds=0.2, session_idle_seconds=0.3
+)
+
+
+@dataclass
+class RecordingHandlers:
+    """Records what it handled; `behaviour` decides per message."""
+
+    client: ServiceBusClient
+    behaviour: Callable[[IncomingMessage], Awaitable[None]]
+    handled: list[IncomingMessage] = field(default_factory=list)
+
+    async def handle_route_event(self, message: IncomingMessage) -> Disposition:
+        return await self._handle(message)
+
+    async def handle_provision(self, message: IncomingMessage) -> Disposition:
+        return await self._handle(message)
+
+    async def _handle(self, message: IncomingMessage) -> Disposition:
+        self.handled.append(message)
+        await self.behaviour(message)
+        return Disposition(Outcome.SUCCEEDED, "ok", ())
+
+
+@asynccontextmanager
+async def running(
+    handlers: RecordingHandlers, options: WorkerOptions = OPTIONS
+) -> AsyncIterator[WorkerStats]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(handlers, options, stop))
+    stats = WorkerStats()
+    try:
+        yield stats
+    finally:
+        stop.set()
+        stats.outcomes.update((await asyncio.wait_for(task, 10)).outcomes)
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll a condition on the broker or the handlers (state, not timing)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        if condition():
+            return
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.02)
+
+
+def work(session: str, number: int) -> OutgoingMessage:
+    return OutgoingMessage(queue=WORK_QUEUE, body=b"{}", message_id=f"{session}-{number}", session_id=session)
+
+
+async def test_a_handled_message_is_completed(servicebus: ServiceBusClient, broker: ServiceBusBroker) -> None:
+    async def fine(_: IncomingMessage) -> None:
+        return None
+
+    handlers = RecordingHandlers(servicebus, fine)
+    outbox = Outbox(servicebus)
+    await outbox.send([OutgoingMessage(queue=EVENTS_QUEUE, body=b"{}", message_id="e-1")])
+    async with running(handlers):
+        await until(lambda: len(handlers.handled) == 1)
+        await until(lambda: broker.queue(EVENTS_QUEUE).active_count == 0)
+    await outbox.close()
+    assert broker.queue(EVENTS_QUEUE).messages() == []
+
+
+async def test_a_failing_message_comes_back_and_is_dead_lettered_past_the_max_delivery_count(
+    servicebus: ServiceBusClient, broker: ServiceBusBroker
+) -> None:
+    async def broken(_: IncomingMessage) -> None:
+        raise RuntimeError("handler bug")
+
+    handlers = RecordingHandlers(servicebus, broken)
+    outbox = Outbox(servicebus)
+    await outbox.send([OutgoingMessage(queue=EVENTS_QUEUE, body=b"{}", message_id="e-2")])
+    async with running(handlers):
+        await until(lambda: broker.queue(EVENTS_QUEUE).dead_letter_count == 1)
+    await outbox.close()
+
+    assert len(handlers.handled) == MAX_DELIVERIES
+    assert [m.delivery_count for m in handlers.handled] == list(range(1, MAX_DELIVERIES + 1))
+    (dead,) = broker.queue(EVENTS_QUEUE).dead_letters()
+    assert dead.dead_letter_reason == "MaxDeliveryCountExceeded"
+
+
+async def test_one_session_is_handled_one_message_at_a_time_and_sessions_run_side_by_side(
+    servicebus: ServiceBusClient,
+) -> None:
+    running_now: dict[str, int] = {}
+    overlaps: list[str] = []
+    most_sessions_at_once = 0
+
+    async def slow(message: IncomingMessage) -> None:
+        nonlocal most_sessions_at_once
+        session = message.session_id or ""
+        running_now[session] = running_now.get(session, 0) + 1
+        if running_now[session] > 1:
+            overlaps.append(session)
+        most_sessions_at_once = max(most_sessions_at_once, sum(1 for n in running_now.values() if n))
+        await asyncio.sleep(0.05)
+        running_now[session] -= 1
+
+    handlers = RecordingHandlers(servicebus, slow)
+    outbox = Outbox(servicebus)
+    await outbox.send([work(session, n) for n in range(4) for session in ("identity-a", "identity-b")])
+    async with running(handlers):
+        await until(lambda: len(handlers.handled) == 8)
+    await outbox.close()
+
+    assert overlaps == []
+    assert most_sessions_at_once == 2
+    order_a = [m.message_id for m in handlers.handled if m.session_id == "identity-a"]
+    assert order_a == [f"identity-a-{n}" for n in range(4)]
