@@ -24,6 +24,7 @@ _ENVIRONMENT_DEFAULTS = {
     "OTEL_TRACES_SAMPLER": "always_on",
     "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "otel",
     "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
+    "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
 }
 
 # Only Azure SDK calls (token requests, Service Bus) are traced automatically; httpx clients opt in.

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from azure.core.credentials import TokenCredential
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.util._once import Once
@@ -43,10 +44,14 @@ def reset_telemetry() -> None:
 
 
 @contextmanager
-def exporting_to(connection_string: str, *, service_name: str = "ppmi") -> Iterator[None]:
+def exporting_to(
+    connection_string: str, *, credential: TokenCredential | None = None, service_name: str = "ppmi"
+) -> Iterator[None]:
     """Export telemetry to *connection_string* inside the block; everything is flushed when it ends."""
     reset_telemetry()
-    configure_telemetry(service_name=service_name, connection_string=connection_string, json_logs=True)
+    configure_telemetry(
+        service_name=service_name, connection_string=connection_string, credential=credential, json_logs=True
+    )
     try:
         yield
     finally:
