@@ -12,6 +12,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shared.cli.fic",
     "shared.cli.event",
     "shared.cli.demo",
+    "shared.cli.publish",
+    "shared.cli.requeue",
 )
 
 

@@ -1,0 +1,61 @@
+"""Publish an event to `ppmi-events` and, when asked, wait for its result on a reply session of our own."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from azure.servicebus.aio import ServiceBusClient
+
+from shared.events import Event, EventValidationError, ResultEvent, parse_result
+from shared.messaging.envelope import EVENTS_QUEUE, RESULTS_QUEUE, OutgoingMessage
+from shared.messaging.outbox import Outbox
+
+
+def unique_reply_session() -> str:
+    """A session no other caller reads, so only our results arrive on it."""
+    return f"reply-{uuid.uuid4()}"
+
+
+def event_message(event: Event) -> OutgoingMessage:
+    """Message ID = event ID: Service Bus duplicate detection drops a re-published event."""
+    return OutgoingMessage(
+        queue=EVENTS_QUEUE,
+        body=event.to_json(),
+        message_id=event.id,
+        reply_to_session_id=event.reply_session,
+        subject=event.type,
+    )
+
+
+async def publish(client: ServiceBusClient, events: list[Event]) -> None:
+    outbox = Outbox(client)
+    try:
+        await outbox.send(event_message(event) for event in events)
+    finally:
+        await outbox.close()
+
+
+async def wait_for_results(
+    client: ServiceBusClient, *, event_ids: set[str], reply_session: str, within: float
+) -> dict[str, ResultEvent]:
+    """Results for `event_ids` read from `reply_session` until all arrived or `within` seconds passed."""
+    results: dict[str, ResultEvent] = {}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    async with client.get_queue_receiver(RESULTS_QUEUE, session_id=reply_session) as receiver:
+        while event_ids - results.keys():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            batch = await receiver.receive_messages(max_message_count=50, max_wait_time=min(remaining, 5.0))
+            for message in batch:
+                try:
+                    result = parse_result(b"".join(message.body))
+                except EventValidationError:
+                    await receiver.dead_letter_message(message, reason="not a ppmi result")
+                    continue
+                await receiver.complete_message(message)
+                if result.data.event_id in event_ids:
+                    results[result.data.event_id] = result
+    return results

@@ -1,0 +1,149 @@
+"""Re-drive kept messages, from `ppmi-kept` or a queue's dead-letter sub-queue, back to their source queue.
+
+A re-driven message starts again at attempt 1 with its re-drive count raised, so every message derived from it
+gets a fresh ID that duplicate detection will not drop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from azure.servicebus import ServiceBusReceivedMessage, ServiceBusSubQueue
+from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
+
+from shared.messaging.envelope import (
+    ATTEMPT,
+    EVENTS_QUEUE,
+    KEPT_CLASS,
+    KEPT_QUEUE,
+    KEPT_REASON,
+    ORIGIN_ID,
+    REDRIVE,
+    SESSION_ID,
+    SOURCE_QUEUE,
+    WORK_QUEUE,
+    IncomingMessage,
+    OutgoingMessage,
+    derived_message_id,
+)
+from shared.messaging.outbox import Outbox, from_sdk_message
+
+# Where kept messages can be: ppmi-kept, and the dead-letter sub-queues the host fills after crash loops.
+REDRIVE_SOURCES = (KEPT_QUEUE, EVENTS_QUEUE, WORK_QUEUE)
+_BOOKKEEPING = (KEPT_REASON, KEPT_CLASS, SOURCE_QUEUE, SESSION_ID)
+_PEEK_PAGE = 100
+
+
+@dataclass(frozen=True)
+class KeptMessage:
+    """One kept message as an operator sees it."""
+
+    message_id: str
+    origin_id: str
+    source_queue: str
+    kept_class: str
+    reason: str
+    attempt: int
+    session_id: str | None
+    sequence_number: int
+
+
+def describe(message: ServiceBusReceivedMessage, location: str) -> KeptMessage:
+    incoming = from_sdk_message(message, location)
+    is_dead_letter = location != KEPT_QUEUE
+    if is_dead_letter:
+        description = message.dead_letter_error_description or ""
+        reason = f"{message.dead_letter_reason or 'dead-lettered'}: {description}".rstrip(": ")
+    else:
+        reason = str(incoming.properties.get(KEPT_REASON, ""))
+    return KeptMessage(
+        message_id=incoming.message_id,
+        origin_id=incoming.origin_id,
+        source_queue=location if is_dead_letter else str(incoming.properties.get(SOURCE_QUEUE, "")),
+        kept_class="dead-lettered" if is_dead_letter else str(incoming.properties.get(KEPT_CLASS, "")),
+        reason=reason,
+        attempt=incoming.attempt,
+        session_id=incoming.session_id or _text(incoming.properties.get(SESSION_ID)),
+        sequence_number=message.sequence_number or 0,
+    )
+
+
+def redriven(incoming: IncomingMessage, kept: KeptMessage) -> OutgoingMessage:
+    """The copy sent back to the source queue: bookkeeping dropped, attempt reset, re-drive count raised."""
+    properties = {key: value for key, value in incoming.properties.items() if key not in _BOOKKEEPING}
+    redrive = incoming.redrive + 1
+    properties.update({ORIGIN_ID: incoming.origin_id, REDRIVE: redrive, ATTEMPT: 1})
+    return OutgoingMessage(
+        queue=kept.source_queue,
+        body=incoming.body,
+        message_id=derived_message_id(incoming.origin_id, redrive=redrive, attempt=1),
+        properties=properties,
+        session_id=kept.session_id if kept.source_queue == WORK_QUEUE else None,
+        reply_to_session_id=incoming.reply_to_session_id,
+        correlation_id=incoming.correlation_id,
+    )
+
+
+async def list_kept(client: ServiceBusClient, location: str) -> list[KeptMessage]:
+    """Every kept message at `location`, read without locking (peek)."""
+    kept: list[KeptMessage] = []
+    async with _receiver(client, location) as receiver:
+        sequence_number = 0
+        while True:
+            page = await receiver.peek_messages(max_message_count=_PEEK_PAGE, sequence_number=sequence_number)
+            if not page:
+                return kept
+            kept.extend(describe(message, location) for message in page)
+            sequence_number = max(message.sequence_number or 0 for message in page) + 1
+
+
+async def requeue(
+    client: ServiceBusClient, location: str, *, message_ids: Collection[str] | None, wait_seconds: float = 2.0
+) -> list[KeptMessage]:
+    """Send the chosen kept messages (all when `message_ids` is None) back to their source; complete them.
+
+    Messages not chosen are abandoned, which raises their delivery count: give `ppmi-kept` a generous
+    max delivery count.
+    """
+    done: list[KeptMessage] = []
+    outbox = Outbox(client)
+    wanted = None if message_ids is None else set(message_ids)
+    try:
+        async with _receiver(client, location) as receiver:
+            seen: set[int] = set()
+            while True:
+                batch = await receiver.receive_messages(
+                    max_message_count=_PEEK_PAGE, max_wait_time=wait_seconds
+                )
+                fresh = [message for message in batch if (message.sequence_number or 0) not in seen]
+                if not fresh:
+                    for message in batch:
+                        await receiver.abandon_message(message)
+                    return done
+                for message in fresh:
+                    seen.add(message.sequence_number or 0)
+                    kept = describe(message, location)
+                    if wanted is not None and kept.message_id not in wanted and kept.origin_id not in wanted:
+                        await receiver.abandon_message(message)
+                        continue
+                    if kept.source_queue not in (EVENTS_QUEUE, WORK_QUEUE):
+                        raise ValueError(
+                            f"kept message {kept.message_id} names no source queue ({kept.source_queue!r}); "
+                            "inspect it with `ppmi requeue --dry-run`"
+                        )
+                    await outbox.send([redriven(from_sdk_message(message, location), kept)])
+                    await receiver.complete_message(message)
+                    done.append(kept)
+    finally:
+        await outbox.close()
+
+
+def _receiver(client: ServiceBusClient, location: str) -> ServiceBusReceiver:
+    if location == KEPT_QUEUE:
+        return client.get_queue_receiver(KEPT_QUEUE)
+    return client.get_queue_receiver(location, sub_queue=ServiceBusSubQueue.DEAD_LETTER)
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value else None
