@@ -30,8 +30,8 @@ param grantScopes array = []
 @description('File name of the policy shipped at the root of the app package.')
 param policyFileName string = 'policy.yaml'
 
-@description('How long ppmi-events remembers message IDs to drop duplicates (ISO 8601 duration).')
-param eventDuplicateDetectionWindow string = 'PT10M'
+@description('How long each queue remembers message IDs to drop duplicates (ISO 8601 duration).')
+param duplicateDetectionWindow string = 'PT10M'
 
 @description('Deliveries of a ppmi-work message before Service Bus dead-letters it.')
 @minValue(1)
@@ -39,6 +39,9 @@ param workMaxDeliveryCount int = 10
 
 @description('Principal IDs (service principals of ALM pipelines) allowed to publish to ppmi-events and read ppmi-results.')
 param eventPublisherPrincipalIds array = []
+
+@description('Open the HTTP intake (POST /api/events, function key) to the internet. Off: the site takes no inbound traffic.')
+param enableHttpIntake bool = false
 
 @description('Maximum Flex Consumption instances.')
 @minValue(40)
@@ -118,7 +121,7 @@ module serviceBus 'core/messaging/service-bus.bicep' = {
     name: 'sb-ppmi-${resourceToken}'
     location: location
     tags: tags
-    eventDuplicateDetectionWindow: eventDuplicateDetectionWindow
+    duplicateDetectionWindow: duplicateDetectionWindow
     workMaxDeliveryCount: workMaxDeliveryCount
   }
 }
@@ -153,6 +156,7 @@ module functionApp 'core/host/function-app-flex.bicep' = {
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     policyFileName: policyFileName
     maximumInstanceCount: maximumInstanceCount
+    enableHttpIntake: enableHttpIntake
   }
 }
 

@@ -41,6 +41,11 @@ resource resultsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existi
   name: 'ppmi-results'
 }
 
+resource keptQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: namespace
+  name: 'ppmi-kept'
+}
+
 // Flex keeps host state and the deployment package in blobs only (no blob trigger, no Durable Functions), so
 // Queue and Table data roles are not granted.
 resource storageBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -63,7 +68,8 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-// route_event and provision receive; timers publish events, route_event and retries send work, both send results.
+// route_event and provision receive; timers and the HTTP intake publish events, route_event and retries send
+// work; results and kept messages are only ever sent.
 resource eventsReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(eventsQueue.id, appPrincipalId, roles.serviceBusDataReceiver)
   scope: eventsQueue
@@ -107,6 +113,16 @@ resource workSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 resource resultsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(resultsQueue.id, appPrincipalId, roles.serviceBusDataSender)
   scope: resultsQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource keptSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keptQueue.id, appPrincipalId, roles.serviceBusDataSender)
+  scope: keptQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
     principalId: appPrincipalId

@@ -1,4 +1,4 @@
-"""Reads the Bicep templates in infra/ through pycep-parser, the Bicep parser checkov uses, into plain JSON trees."""
+"""Reads the Bicep templates in infra/ into JSON trees with pycep-parser, the Bicep parser checkov uses."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def bicep_files() -> list[Path]:
 
 @cache
 def parse(path: Path) -> Tree:
-    tree: Tree = BicepParser().parse(file_path=path)
-    return tree
+    tree = BicepParser().parse(file_path=path)
+    return dict(tree)
 
 
 def template(relative: str) -> Tree:

@@ -1,5 +1,5 @@
-"""checkov (offline, Bicep rules) finds nothing unexplained: each finding is fixed, or skipped inline with a reason
-that docs/deploy.md spells out."""
+"""checkov (offline, Bicep rules) finds nothing unexplained: each finding is fixed, or skipped inline with
+a reason that docs/deploy.md spells out."""
 
 from __future__ import annotations
 

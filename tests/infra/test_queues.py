@@ -1,4 +1,4 @@
-"""The queue settings the handlers rely on: duplicate detection at intake, sessions for work and results."""
+"""Queue settings the handlers rely on: duplicate detection, sessions for work and results, a kept queue."""
 
 from __future__ import annotations
 
@@ -9,24 +9,26 @@ QUEUE = "Microsoft.ServiceBus/namespaces/queues"
 
 def queues() -> dict[str, dict[str, object]]:
     tree = template("core/messaging/service-bus.bicep")
-    return {
-        config["name"]: config["properties"]
-        for config in (
-            resource_config(resource) for resource in tree["resources"].values() if resource["type"] == QUEUE
-        )
-    }
+    configs = [
+        resource_config(resource) for resource in tree["resources"].values() if resource["type"] == QUEUE
+    ]
+    return {config["name"]: config["properties"] for config in configs}
 
 
-def test_exactly_the_three_queues_of_the_flow_exist() -> None:
-    assert set(queues()) == {"ppmi-events", "ppmi-work", "ppmi-results"}
+def test_exactly_the_four_queues_of_the_flow_exist() -> None:
+    assert set(queues()) == {"ppmi-events", "ppmi-work", "ppmi-results", "ppmi-kept"}
 
 
 def test_intake_drops_a_resent_event_within_the_configured_window() -> None:
     events = queues()["ppmi-events"]
 
     assert events["requiresDuplicateDetection"] is True
-    assert events["duplicateDetectionHistoryTimeWindow"] == "eventDuplicateDetectionWindow"
-    assert template("main.bicep")["parameters"]["eventDuplicateDetectionWindow"]["default"] == "PT10M"
+    assert events["duplicateDetectionHistoryTimeWindow"] == "duplicateDetectionWindow"
+    assert template("main.bicep")["parameters"]["duplicateDetectionWindow"]["default"] == "PT10M"
+
+
+def test_every_queue_drops_the_resends_of_a_redelivered_message() -> None:
+    assert all(properties["requiresDuplicateDetection"] is True for properties in queues().values())
 
 
 def test_work_is_serialised_per_identity_with_a_configurable_delivery_limit() -> None:
@@ -40,6 +42,16 @@ def test_work_is_serialised_per_identity_with_a_configurable_delivery_limit() ->
 
 def test_results_are_delivered_per_caller_session() -> None:
     assert queues()["ppmi-results"]["requiresSession"] is True
+
+
+def test_kept_messages_wait_long_and_survive_being_listed_many_times() -> None:
+    kept = queues()["ppmi-kept"]
+    service_bus = template("core/messaging/service-bus.bicep")
+
+    assert kept["requiresSession"] is False
+    assert kept["maxDeliveryCount"] == 100
+    assert kept["defaultMessageTimeToLive"] == "keptMessageTimeToLive"
+    assert service_bus["parameters"]["keptMessageTimeToLive"]["default"] == "P90D"
 
 
 def test_expired_messages_are_kept_in_each_queues_dead_letter_subqueue() -> None:

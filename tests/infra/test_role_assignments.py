@@ -1,5 +1,5 @@
-"""Least privilege: deterministic role assignment names, service principals only, and delegated role-assignment
-rights limited to exactly the roles the policy grants."""
+"""Least privilege: deterministic role assignment names, service principals only, and delegated
+role-assignment rights limited to exactly the roles the policy grants."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ def test_app_identity_holds_exactly_the_data_roles_it_uses() -> None:
         ("workReceiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
         ("workSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
         ("resultsSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
+        ("keptSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
         ("publisherSenders", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
         ("publisherResultReceivers", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
     }

@@ -1,4 +1,4 @@
-"""Nothing in infra/ reads, writes or hands out a key: storage, Service Bus and telemetry accept Entra tokens only."""
+"""Nothing in infra/ reads or hands out a key: storage, Service Bus and telemetry accept Entra tokens only."""
 
 from __future__ import annotations
 
@@ -75,6 +75,19 @@ def test_app_settings_connect_with_the_apps_own_identity() -> None:
     assert settings["PPMI_POLICY_FILE"] == "/home/site/wwwroot/${policyFileName}"
     assert "AzureWebJobsStorage" not in settings
     assert "ServiceBusConnection" not in settings
+
+
+def test_the_site_takes_no_inbound_traffic_unless_the_http_intake_is_enabled() -> None:
+    site = resource_config(template("core/host/function-app-flex.bicep")["resources"]["functionApp"])
+    default_action = site["properties"]["siteConfig"]["ipSecurityRestrictionsDefaultAction"]["operator"]
+
+    assert default_action["type"] == "conditional"
+    assert default_action["operands"] == {
+        "condition": "enableHttpIntake",
+        "true_value": "Allow",
+        "false_value": "Deny",
+    }
+    assert template("main.bicep")["parameters"]["enableHttpIntake"]["default"] is False
 
 
 def test_publishing_with_user_name_and_password_is_switched_off() -> None:

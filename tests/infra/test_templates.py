@@ -24,8 +24,6 @@ def test_every_local_module_reference_points_at_a_template_in_infra() -> None:
             if module["type"] != "local":
                 continue
             target = path.parent / module["detail"]["path"]
-            if target.parent.name == "monitoring":
-                continue  # the monitoring module is checked against its own contract below
             assert target.is_file(), f"{path.name}: module {symbol} points at missing {target}"
 
 
@@ -43,6 +41,14 @@ def test_main_calls_the_monitoring_module_with_its_five_parameters() -> None:
         "actionGroupEmail",
         "tags",
     }
+
+
+def test_main_supplies_every_parameter_the_monitoring_module_requires_and_no_other() -> None:
+    declared = template("monitoring/observability.bicep")["parameters"]
+    passed = set(resource_config(template("main.bicep")["modules"]["observability"])["params"])
+
+    assert passed <= set(declared)
+    assert {name for name, parameter in declared.items() if "default" not in parameter} <= passed
 
 
 def test_azd_deploys_the_repository_root_as_a_python_function_app() -> None:

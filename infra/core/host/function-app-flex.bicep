@@ -13,6 +13,9 @@ param serviceBusFullyQualifiedNamespace string
 param policyFileName string
 param maximumInstanceCount int
 
+@description('Open the HTTP intake to inbound traffic; otherwise the main site denies all of it.')
+param enableHttpIntake bool
+
 @description('Memory per instance (MB).')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
@@ -36,10 +39,10 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_222: azd deploys through the SCM endpoint; the app has no HTTP triggers and its main site denies all inbound traffic (docs/deploy.md).
-  // checkov:skip=CKV_AZURE_17: no HTTP triggers, so there is no client to present a certificate (docs/deploy.md).
+  // checkov:skip=CKV_AZURE_222: azd deploys through the SCM endpoint; the main site denies all inbound traffic unless the optional HTTP intake is enabled (docs/deploy.md).
+  // checkov:skip=CKV_AZURE_17: the only HTTP endpoint is the optional intake, authenticated by function key and optionally Entra; no caller holds a client certificate (docs/deploy.md).
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero on queue length; messages wait in Service Bus meanwhile (docs/deploy.md).
-  // checkov:skip=CKV_AZURE_213: health check probes an HTTP path, and the app serves none (docs/deploy.md).
+  // checkov:skip=CKV_AZURE_213: the work is queue-driven; a health probe path would say nothing about it (docs/deploy.md).
   name: name
   location: location
   tags: tags
@@ -56,9 +59,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      // Triggers are Service Bus and timers only: the main site takes no inbound traffic. The SCM site keeps
-      // its own (open) rules because azd deploys through it, authenticated with Entra tokens.
-      ipSecurityRestrictionsDefaultAction: 'Deny'
+      // Service Bus and timer triggers need no inbound traffic; only the optional HTTP intake does. The SCM
+      // site keeps its own rules because azd deploys through it, authenticated with Entra tokens.
+      ipSecurityRestrictionsDefaultAction: enableHttpIntake ? 'Allow' : 'Deny'
       scmIpSecurityRestrictionsUseMain: false
       scmIpSecurityRestrictionsDefaultAction: 'Allow'
       appSettings: [

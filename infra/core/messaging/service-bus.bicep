@@ -1,17 +1,22 @@
-// The three queues of the event flow. Kept messages (rejected input, exhausted retries) live in each queue's
-// dead-letter sub-queue (<queue>/$DeadLetterQueue), where an operator can inspect and re-drive them.
+// The queues of the event flow. Every message ppmi sends has a deterministic ID (docs/operations.md), so
+// duplicate detection turns the re-sends of a redelivered message into no-ops. Messages ppmi gives up on (with
+// a reason) go to ppmi-kept; messages whose handler keeps crashing land in each queue's dead-letter sub-queue
+// (<queue>/$DeadLetterQueue, reason MaxDeliveryCountExceeded). `ppmi requeue` re-drives both.
 param name string
 param location string
 param tags object
 
-@description('How long ppmi-events remembers message IDs to drop duplicates (ISO 8601 duration).')
-param eventDuplicateDetectionWindow string
+@description('How long a queue remembers message IDs to drop duplicates (ISO 8601 duration).')
+param duplicateDetectionWindow string
 
 @description('Deliveries of a ppmi-work message before it is dead-lettered.')
 param workMaxDeliveryCount int
 
 @description('How long an unconsumed message lives before it is dead-lettered (ISO 8601 duration).')
 param messageTimeToLive string = 'P14D'
+
+@description('How long a kept message waits for an operator (ISO 8601 duration).')
+param keptMessageTimeToLive string = 'P90D'
 
 resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   name: name
@@ -31,7 +36,7 @@ resource eventsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
   name: 'ppmi-events'
   properties: {
     requiresDuplicateDetection: true
-    duplicateDetectionHistoryTimeWindow: eventDuplicateDetectionWindow
+    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
     requiresSession: false
     maxDeliveryCount: 10
     lockDuration: 'PT1M'
@@ -40,14 +45,14 @@ resource eventsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
   }
 }
 
-// Work: SessionId = identity key, so writes to one identity never run concurrently. No duplicate detection:
-// a retry is a scheduled copy that keeps the original message ID.
+// Work: SessionId = identity key, so writes to one identity never run concurrently.
 resource workQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
   parent: namespace
   name: 'ppmi-work'
   properties: {
     requiresSession: true
-    requiresDuplicateDetection: false
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
     maxDeliveryCount: workMaxDeliveryCount
     lockDuration: 'PT1M'
     defaultMessageTimeToLive: messageTimeToLive
@@ -61,7 +66,8 @@ resource resultsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
   name: 'ppmi-results'
   properties: {
     requiresSession: true
-    requiresDuplicateDetection: false
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
     maxDeliveryCount: 10
     lockDuration: 'PT1M'
     defaultMessageTimeToLive: messageTimeToLive
@@ -69,9 +75,22 @@ resource resultsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
   }
 }
 
+// Kept: rejected and failed messages with their reason, for an operator. Listing them with `ppmi requeue`
+// abandons the ones it skips, which counts as a delivery: hence the generous delivery count.
+resource keptQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
+  parent: namespace
+  name: 'ppmi-kept'
+  properties: {
+    requiresSession: false
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
+    maxDeliveryCount: 100
+    lockDuration: 'PT1M'
+    defaultMessageTimeToLive: keptMessageTimeToLive
+    deadLetteringOnMessageExpiration: true
+  }
+}
+
 output name string = namespace.name
 // serviceBusEndpoint is https://<host>:443/; the Functions connection wants the bare host.
 output fullyQualifiedNamespace string = split(replace(namespace.properties.serviceBusEndpoint, 'https://', ''), ':')[0]
-output eventsQueueName string = eventsQueue.name
-output workQueueName string = workQueue.name
-output resultsQueueName string = resultsQueue.name
