@@ -1,0 +1,93 @@
+"""The knobs of the sandbox: ports, seed, timings and limits; everything a test may turn is here."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SubjectEnvironmentSource = Literal["environment", "organization"]
+
+
+@dataclass
+class DataverseLimits:
+    """Service-protection limits per user per organisation over a sliding window (domain.md §2.4)."""
+
+    window_seconds: float = 300.0
+    max_requests: int = 6000
+    max_execution_seconds: float = 1200.0
+    max_concurrent: int = 52
+
+
+@dataclass
+class ManagedIdentityRates:
+    """Managed identity resource provider rates in requests per second (domain.md §4 "Throttling")."""
+
+    write_per_subscription: float = 2.0
+    write_per_identity: float = 0.25
+    read_per_subscription: float = 10.0
+    read_per_identity: float = 0.5
+    list_per_subscription: float = 5.0
+    list_per_identity: float = 0.25
+    delete_per_subscription: float = 2.0
+    delete_per_identity: float = 0.25
+
+
+@dataclass
+class ArmBuckets:
+    """ARM token buckets per subscription: burst and refill per second."""
+
+    write_burst: float = 200.0
+    write_refill: float = 10.0
+    read_burst: float = 250.0
+    read_refill: float = 25.0
+    delete_burst: float = 200.0
+    delete_refill: float = 10.0
+
+
+@dataclass
+class SandboxConfig:
+    """Everything that shapes the sandbox's behaviour; `reset()` restores the values it was started with."""
+
+    seed: int = 0
+    host: str = "127.0.0.1"
+    https_port: int = 0
+    token_port: int = 0
+    servicebus_port: int = 0
+    servicebus: bool = True
+    profile: str = "none"
+    time_scale: float = 1.0
+    arm_page_size: int = 2
+    environments_page_size: int = 2
+    fic_write_hold_seconds: float = 0.05
+    principal_propagation_seconds: float = 0.3
+    environment_provisioning_seconds: float = 0.0
+    token_lifetime_seconds: int = 3600
+    fic_subject_environment: SubjectEnvironmentSource = "environment"
+    dataverse_limits: DataverseLimits = field(default_factory=DataverseLimits)
+    identity_rates: ManagedIdentityRates = field(default_factory=ManagedIdentityRates)
+    arm_buckets: ArmBuckets = field(default_factory=ArmBuckets)
+
+    def copy(self) -> SandboxConfig:
+        return dataclasses.replace(
+            self,
+            dataverse_limits=dataclasses.replace(self.dataverse_limits),
+            identity_rates=dataclasses.replace(self.identity_rates),
+            arm_buckets=dataclasses.replace(self.arm_buckets),
+        )
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a partial change set (nested dataclasses take dicts), refusing unknown keys."""
+        for key, value in changes.items():
+            if key not in {f.name for f in dataclasses.fields(self)}:
+                raise ValueError(f"unknown sandbox setting {key!r}")
+            current = getattr(self, key)
+            if dataclasses.is_dataclass(current) and isinstance(value, dict):
+                names = {f.name for f in dataclasses.fields(current)}
+                unknown = set(value) - names
+                if unknown:
+                    raise ValueError(f"unknown {key} settings: {sorted(unknown)}")
+                for inner, inner_value in value.items():
+                    setattr(current, inner, inner_value)
+            else:
+                setattr(self, key, value)

@@ -1,0 +1,432 @@
+"""The control plane: what `pac`, the admin centre and Entra would do by hand, plus inspection for tests.
+
+`ControlOperations` runs on the sandbox loop; the HTTP API under `/_sandbox/` and the synchronous
+`SandboxControl` facade both call it.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from sandbox.arm import Arm
+from sandbox.errors import error_response
+from sandbox.faults import FaultProfile
+from sandbox.roles import RoleAssignments
+from sandbox.routing import Call, StandIn
+from sandbox.runtime import Runtime
+from sandbox.state import Application, Environment, Row
+
+if TYPE_CHECKING:
+    from sandbox.server import Sandbox
+
+COMPONENT_TABLES = {"pluginassemblies": "pluginassemblyid", "pluginpackages": "pluginpackageid"}
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    id: str
+    dataverse_url: str
+    organization_id: str | None
+    host: str | None
+
+
+@dataclass(frozen=True)
+class ApplicationInfo:
+    object_id: str
+    app_id: str
+    service_principal_id: str
+
+
+class ControlOperations:
+    """State changes and views shared by the control API and the facade."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def _environment(self, environment_id: str) -> Environment:
+        environment = self.runtime.state.environments.get(environment_id)
+        if environment is None:
+            raise LookupError(f"environment {environment_id} does not exist")
+        return environment
+
+    @staticmethod
+    def environment_info(environment: Environment) -> EnvironmentInfo:
+        org = environment.organization
+        return EnvironmentInfo(
+            id=environment.id,
+            dataverse_url=org.url + "/" if org is not None else "",
+            organization_id=org.id if org is not None else None,
+            host=org.host if org is not None else None,
+        )
+
+    def create_environment(
+        self,
+        environment_id: str | None = None,
+        *,
+        display_name: str = "",
+        env_type: str = "Sandbox",
+        region: str = "unitedstates",
+        dataverse: bool = True,
+        provisioning_seconds: float | None = None,
+        app_users: tuple[str, ...] | None = None,
+    ) -> EnvironmentInfo:
+        environment = self.runtime.state.add_environment(
+            environment_id,
+            display_name=display_name,
+            env_type=env_type,
+            region=region,
+            dataverse=dataverse,
+            provisioning_seconds=provisioning_seconds,
+            app_user_ids=app_users,
+        )
+        return self.environment_info(environment)
+
+    def delete_environment(self, environment_id: str) -> None:
+        self._environment(environment_id)
+        del self.runtime.state.environments[environment_id]
+
+    def environments(self) -> list[EnvironmentInfo]:
+        return [self.environment_info(e) for e in self.runtime.state.environments.values()]
+
+    def register_component(
+        self, environment_id: str, table: str, certificate_der: bytes, *, name: str, component_id: str | None
+    ) -> str:
+        """What `pac plugin push` does: a plug-in assembly/package row signed with `certificate_der`."""
+        org = self._environment(environment_id).organization
+        if org is None:
+            raise LookupError(f"environment {environment_id} has no Dataverse organization")
+        row_id = (component_id or self.runtime.state.new_id()).lower()
+        row: Row = {
+            COMPONENT_TABLES[table]: row_id,
+            "name": name,
+            "_managedidentityid_value": None,
+            "versionnumber": 1,
+        }
+        if table == "pluginpackages":
+            row["uniquename"] = name
+        org.table(table)[row_id] = row
+        org.signers[row_id] = certificate_der
+        return row_id
+
+    def add_application_user(self, environment_id: str, app_id: str, *, privileged: bool = True) -> str:
+        org = self._environment(environment_id).organization
+        if org is None:
+            raise LookupError(f"environment {environment_id} has no Dataverse organization")
+        return str(
+            self.runtime.state.add_application_user(org, app_id, privileged=privileged)["systemuserid"]
+        )
+
+    def create_application(self, display_name: str, *, app_id: str | None = None) -> ApplicationInfo:
+        state = self.runtime.state
+        application = Application(
+            object_id=state.new_id(),
+            app_id=(app_id or state.new_id()).lower(),
+            display_name=display_name,
+            service_principal_id=state.new_id(),
+        )
+        state.applications[application.object_id] = application
+        return ApplicationInfo(application.object_id, application.app_id, application.service_principal_id)
+
+    def mint_token(
+        self,
+        resource: str,
+        *,
+        app_id: str | None = None,
+        object_id: str | None = None,
+        lifetime_seconds: int = 3600,
+    ) -> str:
+        """A token as Entra would issue it to any application, e.g. one that is not a Dataverse user."""
+        state = self.runtime.state
+        token, _ = self.runtime.authority.mint(
+            resource=resource,
+            app_id=app_id or state.service_identity.client_id,
+            object_id=object_id or state.service_identity.principal_id,
+            tenant_id=state.tenant_id,
+            lifetime_seconds=lifetime_seconds,
+        )
+        return token
+
+    def dump(self) -> dict[str, Any]:
+        """Everything the stand-ins hold, as JSON-ready data."""
+        state = self.runtime.state
+        return {
+            "tenantId": state.tenant_id,
+            "subscriptionId": state.subscription_id,
+            "identities": [
+                {
+                    **Arm.identity_json(i),
+                    "federatedIdentityCredentials": [Arm.fic_json(i, f) for f in i.fics.values()],
+                }
+                for i in state.identities.values()
+            ],
+            "roleAssignments": [RoleAssignments.assignment_json(a) for a in state.role_assignments.values()],
+            "applications": [
+                {
+                    "objectId": a.object_id,
+                    "appId": a.app_id,
+                    "displayName": a.display_name,
+                    "servicePrincipalId": a.service_principal_id,
+                    "federatedIdentityCredentials": [asdict(f) for f in a.fics.values()],
+                }
+                for a in state.applications.values()
+            ],
+            "environments": [
+                {
+                    **asdict(self.environment_info(e)),
+                    "ready": e.ready,
+                    "tables": e.organization.tables if e.organization is not None else {},
+                }
+                for e in state.environments.values()
+            ],
+        }
+
+    def rows(self, environment_id: str, table: str) -> list[Row]:
+        org = self._environment(environment_id).organization
+        return [dict(row) for row in org.table(table).values()] if org is not None else []
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status)
+
+
+class Control(StandIn):
+    """`/_sandbox/*`: loopback-only, unauthenticated, JSON in and out."""
+
+    name = "control"
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self.ops = ControlOperations(runtime)
+        self.runtime = runtime
+        add = self.router.add
+        add("POST", r"/_sandbox/reset", self.reset)
+        add("GET", r"/_sandbox/state", self.state)
+        add("GET", r"/_sandbox/requests", self.requests)
+        add("GET", r"/_sandbox/telemetry", self.telemetry)
+        add("GET", r"/_sandbox/faults", self.get_faults)
+        add("PUT", r"/_sandbox/faults", self.put_faults)
+        add("PATCH", r"/_sandbox/config", self.patch_config)
+        add("GET", r"/_sandbox/environments", self.list_environments)
+        add("POST", r"/_sandbox/environments", self.create_environment)
+        add("DELETE", r"/_sandbox/environments/(?P<env>[^/]+)", self.delete_environment)
+        add(
+            "POST",
+            r"/_sandbox/environments/(?P<env>[^/]+)/(?P<table>pluginassemblies|pluginpackages)",
+            self.register,
+        )
+        add("POST", r"/_sandbox/environments/(?P<env>[^/]+)/applicationusers", self.add_user)
+        add("POST", r"/_sandbox/applications", self.create_application)
+        add("POST", r"/_sandbox/tokens", self.mint_token)
+
+    async def admit(self, call: Call, route: Any) -> web.StreamResponse | None:
+        return None
+
+    @staticmethod
+    def _problem(status: int, message: str) -> web.Response:
+        return error_response("control", status, "BadRequest" if status == 400 else "NotFound", message)
+
+    async def reset(self, call: Call) -> web.StreamResponse:
+        self.runtime.reset()
+        return _json({"reset": True})
+
+    async def state(self, call: Call) -> web.StreamResponse:
+        return _json(self.ops.dump())
+
+    async def requests(self, call: Call) -> web.StreamResponse:
+        with self.runtime.lock:
+            return _json([asdict(r) for r in self.runtime.requests])
+
+    async def telemetry(self, call: Call) -> web.StreamResponse:
+        return _json([asdict(t) for t in self.runtime.state.telemetry])
+
+    async def get_faults(self, call: Call) -> web.StreamResponse:
+        return _json(self.runtime.faults.profile.to_json())
+
+    async def put_faults(self, call: Call) -> web.StreamResponse:
+        try:
+            profile = FaultProfile.from_json(await call.json_object())
+        except (ValueError, TypeError) as exc:
+            return self._problem(400, str(exc))
+        self.runtime.set_faults(profile)
+        return _json(profile.to_json())
+
+    async def patch_config(self, call: Call) -> web.StreamResponse:
+        try:
+            self.runtime.config.update(await call.json_object())
+        except ValueError as exc:
+            return self._problem(400, str(exc))
+        return _json({"updated": True})
+
+    async def list_environments(self, call: Call) -> web.StreamResponse:
+        return _json([asdict(e) for e in self.ops.environments()])
+
+    async def create_environment(self, call: Call) -> web.StreamResponse:
+        body = await call.json_object()
+        users = body.get("appUsers")
+        try:
+            info = self.ops.create_environment(
+                body.get("id"),
+                display_name=str(body.get("displayName", "")),
+                env_type=str(body.get("type", "Sandbox")),
+                region=str(body.get("region", "unitedstates")),
+                dataverse=bool(body.get("dataverse", True)),
+                provisioning_seconds=body.get("provisioningSeconds"),
+                app_users=tuple(users) if users is not None else None,
+            )
+        except ValueError as exc:
+            return self._problem(400, str(exc))
+        return _json(asdict(info), 201)
+
+    async def delete_environment(self, call: Call) -> web.StreamResponse:
+        try:
+            self.ops.delete_environment(call.params["env"])
+        except LookupError as exc:
+            return self._problem(404, str(exc))
+        return web.Response(status=204)
+
+    async def register(self, call: Call) -> web.StreamResponse:
+        body = await call.json_object()
+        try:
+            der = base64.b64decode(str(body["certificate"]), validate=True)
+            component_id = self.ops.register_component(
+                call.params["env"],
+                call.params["table"],
+                der,
+                name=str(body.get("name", "Plugins")),
+                component_id=body.get("id"),
+            )
+        except (KeyError, ValueError) as exc:
+            return self._problem(400, f"certificate (base64 DER) is required: {exc}")
+        except LookupError as exc:
+            return self._problem(404, str(exc))
+        return _json({"id": component_id}, 201)
+
+    async def add_user(self, call: Call) -> web.StreamResponse:
+        body = await call.json_object()
+        try:
+            user_id = self.ops.add_application_user(
+                call.params["env"], str(body["appId"]), privileged=bool(body.get("privileged", True))
+            )
+        except KeyError:
+            return self._problem(400, "appId is required")
+        except LookupError as exc:
+            return self._problem(404, str(exc))
+        return _json({"systemuserid": user_id}, 201)
+
+    async def create_application(self, call: Call) -> web.StreamResponse:
+        body = await call.json_object()
+        info = self.ops.create_application(str(body.get("displayName", "app")), app_id=body.get("appId"))
+        return _json(asdict(info), 201)
+
+    async def mint_token(self, call: Call) -> web.StreamResponse:
+        body = await call.json_object()
+        if "resource" not in body:
+            return self._problem(400, "resource is required")
+        token = self.ops.mint_token(
+            str(body["resource"]),
+            app_id=body.get("appId"),
+            object_id=body.get("objectId"),
+            lifetime_seconds=int(body.get("lifetimeSeconds", 3600)),
+        )
+        return _json({"access_token": token})
+
+
+class SandboxControl:
+    """Synchronous control of a running sandbox for tests and the demo (calls run on the sandbox loop)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+
+    @property
+    def _ops(self) -> ControlOperations:
+        return ControlOperations(self._sandbox.runtime)
+
+    def create_environment(
+        self,
+        environment_id: str | None = None,
+        *,
+        display_name: str = "",
+        env_type: str = "Sandbox",
+        region: str = "unitedstates",
+        dataverse: bool = True,
+        provisioning_seconds: float | None = None,
+        app_users: tuple[str, ...] | None = None,
+    ) -> EnvironmentInfo:
+        """A new environment; by default with Dataverse, ready at once, the service identity an app user."""
+        return self._sandbox.call_in_loop(
+            lambda: self._ops.create_environment(
+                environment_id,
+                display_name=display_name,
+                env_type=env_type,
+                region=region,
+                dataverse=dataverse,
+                provisioning_seconds=provisioning_seconds,
+                app_users=app_users,
+            )
+        )
+
+    def delete_environment(self, environment_id: str) -> None:
+        self._sandbox.call_in_loop(lambda: self._ops.delete_environment(environment_id))
+
+    def environments(self) -> list[EnvironmentInfo]:
+        return self._sandbox.call_in_loop(self._ops.environments)
+
+    def register_plugin_assembly(
+        self,
+        environment_id: str,
+        certificate_der: bytes,
+        *,
+        name: str = "Contoso.Plugins",
+        assembly_id: str | None = None,
+    ) -> str:
+        return self._sandbox.call_in_loop(
+            lambda: self._ops.register_component(
+                environment_id, "pluginassemblies", certificate_der, name=name, component_id=assembly_id
+            )
+        )
+
+    def register_plugin_package(
+        self,
+        environment_id: str,
+        certificate_der: bytes,
+        *,
+        name: str = "Contoso.Package",
+        package_id: str | None = None,
+    ) -> str:
+        return self._sandbox.call_in_loop(
+            lambda: self._ops.register_component(
+                environment_id, "pluginpackages", certificate_der, name=name, component_id=package_id
+            )
+        )
+
+    def add_application_user(self, environment_id: str, app_id: str, *, privileged: bool = True) -> str:
+        return self._sandbox.call_in_loop(
+            lambda: self._ops.add_application_user(environment_id, app_id, privileged=privileged)
+        )
+
+    def create_application(self, display_name: str, *, app_id: str | None = None) -> ApplicationInfo:
+        return self._sandbox.call_in_loop(lambda: self._ops.create_application(display_name, app_id=app_id))
+
+    def mint_token(
+        self,
+        resource: str,
+        *,
+        app_id: str | None = None,
+        object_id: str | None = None,
+        lifetime_seconds: int = 3600,
+    ) -> str:
+        return self._sandbox.call_in_loop(
+            lambda: self._ops.mint_token(
+                resource, app_id=app_id, object_id=object_id, lifetime_seconds=lifetime_seconds
+            )
+        )
+
+    def dump(self) -> dict[str, Any]:
+        return self._sandbox.call_in_loop(self._ops.dump)
+
+    def rows(self, environment_id: str, table: str) -> list[Row]:
+        return self._sandbox.call_in_loop(lambda: self._ops.rows(environment_id, table))

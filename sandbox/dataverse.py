@@ -1,0 +1,408 @@
+"""Dataverse Web API stand-in (domain.md §2).
+
+`managedidentities`, plug-in assemblies/packages and their binding, system users,
+`GetComponentManagedIdentityFIC`, application-user authorisation and service-protection limits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.errors import error_response
+from sandbox.odata import GUID_TEXT, ODataQueryError, parse_filter, project, row_matches
+from sandbox.plugin_subjects import plugin_subject
+from sandbox.routing import Call, Refusal, Route, StandIn
+from sandbox.runtime import Runtime
+from sandbox.state import Organization, Row
+
+BASE = r"/api/data/v9\.[012]"
+GUID = re.compile(rf"^{GUID_TEXT}$")
+BIND = re.compile(rf"^(?:https://[^/]+{BASE})?/?managedidentities\((?P<id>{GUID_TEXT})\)$")
+FUNCTION_ARGUMENT = re.compile(r"(?P<name>\w+)=(?P<value>'[^']*'|[^,]+)")
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_name: str
+    key: str
+    writable: dict[str, str] = field(default_factory=dict)  # column -> kind: guid | int | text | choice:<max>
+    creatable: bool = False
+
+
+TABLES = {
+    "managedidentities": Table(
+        "managedidentity",
+        "managedidentityid",
+        {
+            "applicationid": "guid",
+            "tenantid": "guid",
+            "credentialsource": "choice:3",
+            "subjectscope": "choice:2",
+            "version": "int",
+            "name": "text",
+        },
+        creatable=True,
+    ),
+    "pluginassemblies": Table("pluginassembly", "pluginassemblyid", {"description": "text"}),
+    "pluginpackages": Table("pluginpackage", "pluginpackageid", {"description": "text"}),
+    "systemusers": Table("systemuser", "systemuserid"),
+}
+COMPONENT_SETS = {"pluginassembly": "pluginassemblies", "pluginpackage": "pluginpackages"}
+PRIVILEGE_VERB = {"GET": "Read", "POST": "Create", "PATCH": "Write", "DELETE": "Delete"}
+
+
+def odata_error(status: int, code: str, message: str) -> web.Response:
+    response = error_response("dataverse", status, code, message)
+    response.headers["OData-Version"] = "4.0"
+    return response
+
+
+def missing_row(table: Table, row_id: str) -> web.Response:
+    return odata_error(404, "0x80040217", f"{table.logical_name} With Id = {row_id} Does Not Exist")
+
+
+def _value_problem(column: str, kind: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if kind == "guid" and not (isinstance(value, str) and GUID.match(value)):
+        return f"Invalid value for '{column}': expected a GUID."
+    if kind == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+        return f"Invalid value for '{column}': expected an integer."
+    if kind.startswith("choice:") and not (isinstance(value, int) and 0 <= value <= int(kind.split(":")[1])):
+        return f"'{value}' is not a valid value for the choice column '{column}'."
+    if kind == "text" and not (isinstance(value, str) and len(value) <= 100):
+        return f"Invalid value for '{column}': expected text of at most 100 characters."
+    return None
+
+
+class Dataverse(StandIn):
+    name = "dataverse"
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self.runtime = runtime
+        add = self.router.add
+        add("GET", BASE + r"/WhoAmI(?:\(\))?", self.who_am_i, "action")
+        add(
+            "GET",
+            BASE + r"/GetComponentManagedIdentityFIC\((?P<args>[^)]*)\)",
+            self.component_subject,
+            "action",
+        )
+        add("GET", BASE + r"/(?P<set>[a-z]+)", self.list_rows, "list")
+        add("POST", BASE + r"/(?P<set>[a-z]+)", self.create_row)
+        row = BASE + rf"/(?P<set>[a-z]+)\((?P<id>{GUID_TEXT})\)"
+        add("GET", row, self.get_row)
+        add("PATCH", row, self.patch_row)
+        add("DELETE", row, self.delete_row)
+        add("DELETE", row + r"/managedidentityid/\$ref", self.unbind)
+
+    def audiences(self, host: str) -> set[str] | None:
+        return {f"https://{host}"}
+
+    # -- authorisation and service protection ------------------------------------------------------------
+
+    async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
+        org = self._organization(call)
+        self._check_headers(call)
+        assert call.caller is not None
+        self._check_privilege(call, org, call.caller.app_id)
+        faults = self.runtime.faults.profile
+        throttled = self.runtime.protection.enter(org.host, call.caller.app_id, faults.time_scale)
+        if throttled is not None:
+            response = odata_error(429, throttled.code, throttled.message)
+            response.headers["Retry-After"] = throttled.retry_after
+            return response
+        call.facts["protected"] = True
+        return None
+
+    def _organization(self, call: Call) -> Organization:
+        host = call.request.url.host or ""
+        org = self.runtime.state.organization_by_host(host)
+        if org is None:
+            raise Refusal(odata_error(404, "0x80072560", f"No Dataverse organization is ready at {host}."))
+        call.organization = org
+        return org
+
+    @staticmethod
+    def _check_headers(call: Call) -> None:
+        for header in ("OData-MaxVersion", "OData-Version"):
+            if call.request.headers.get(header) != "4.0":
+                message = f"The request must send the header '{header}: 4.0'."
+                raise Refusal(odata_error(400, "0x80048d19", message))
+        content_type = call.request.headers.get("Content-Type", "")
+        if call.request.method in ("POST", "PATCH") and not content_type.startswith("application/json"):
+            message = "The request body must be sent with 'Content-Type: application/json'."
+            raise Refusal(odata_error(400, "0x80048d19", message))
+
+    @staticmethod
+    def _check_privilege(call: Call, org: Organization, app_id: str) -> None:
+        """Only application users get in; without a security role they lack every table privilege."""
+        user = next((u for u in org.table("systemusers").values() if u["applicationid"] == app_id), None)
+        if user is None or user["isdisabled"]:
+            raise Refusal(odata_error(403, "0x80072560", "The user is not a member of the organization."))
+        table = TABLES.get(call.params.get("set", ""))
+        if table is not None and app_id not in org.privileged_app_ids:
+            verb = PRIVILEGE_VERB.get(call.request.method, "Read")
+            message = (
+                f"Principal user (Id={user['systemuserid']}, type=8, roleCount=0, privilegeCount=0, "
+                f"accessMode=4), is missing prv{verb}{table.logical_name} privilege on OTC for entity "
+                f"'{table.logical_name}'. Consider assigning a security role to the application user."
+            )
+            raise Refusal(odata_error(403, "0x80040220", message))
+
+    def finish(self, call: Call, route: Route, response: web.StreamResponse, elapsed: float) -> None:
+        response.headers["OData-Version"] = "4.0"
+        if call.facts.get("protected") and call.organization is not None and call.caller is not None:
+            self.runtime.protection.leave(call.organization.host, call.caller.app_id, elapsed)
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+
+    def _table(self, call: Call) -> Table | None:
+        return TABLES.get(call.params["set"])
+
+    def _unknown_set(self, call: Call) -> web.Response:
+        return odata_error(404, "0x8006088a", f"Resource not found for the segment '{call.params['set']}'.")
+
+    @staticmethod
+    def _context(org: Organization, suffix: str) -> str:
+        return f"{org.url}/api/data/v9.2/$metadata#{suffix}"
+
+    @staticmethod
+    def _etag(row: Row) -> str:
+        return f'W/"{row.get("versionnumber", 0)}"'
+
+    def _entity(
+        self, org: Organization, set_name: str, table: Table, row: Row, select: str | None
+    ) -> dict[str, Any]:
+        shown = project({k: v for k, v in row.items() if k != "versionnumber"}, select, table.key)
+        suffix = f"{set_name}({select})/$entity" if select else f"{set_name}/$entity"
+        return {"@odata.context": self._context(org, suffix), "@odata.etag": self._etag(row), **shown}
+
+    # -- handlers ------------------------------------------------------------------------------------------
+
+    async def who_am_i(self, call: Call) -> web.StreamResponse:
+        org = call.organization
+        assert org is not None
+        assert call.caller is not None
+        user = next(u for u in org.table("systemusers").values() if u["applicationid"] == call.caller.app_id)
+        return web.json_response(
+            {
+                "@odata.context": self._context(org, "Microsoft.Dynamics.CRM.WhoAmIResponse"),
+                "BusinessUnitId": org.id,
+                "UserId": user["systemuserid"],
+                "OrganizationId": org.id,
+            }
+        )
+
+    async def list_rows(self, call: Call) -> web.StreamResponse:
+        org, table = call.organization, self._table(call)
+        assert org is not None
+        if table is None:
+            return self._unknown_set(call)
+        try:
+            clauses = parse_filter(call.query["$filter"]) if "$filter" in call.query else []
+            select = call.query.get("$select")
+            rows = [
+                project({k: v for k, v in row.items() if k != "versionnumber"}, select, table.key)
+                | {"@odata.etag": self._etag(row)}
+                for row in org.table(call.params["set"]).values()
+                if row_matches(row, clauses)
+            ]
+        except ODataQueryError as exc:
+            return odata_error(400, "0x80060888", str(exc))
+        top = call.query.get("$top")
+        if top is not None:
+            rows = rows[: int(top)]
+        return web.json_response({"@odata.context": self._context(org, call.params["set"]), "value": rows})
+
+    async def get_row(self, call: Call) -> web.StreamResponse:
+        org, table = call.organization, self._table(call)
+        assert org is not None
+        if table is None:
+            return self._unknown_set(call)
+        row = org.table(call.params["set"]).get(call.params["id"].lower())
+        if row is None:
+            return missing_row(table, call.params["id"])
+        try:
+            return web.json_response(
+                self._entity(org, call.params["set"], table, row, call.query.get("$select"))
+            )
+        except ODataQueryError as exc:
+            return odata_error(400, "0x80060888", str(exc))
+
+    def _validate(self, table: Table, body: dict[str, Any], row_id: str | None) -> str | None:
+        for column, value in body.items():
+            if column == table.key:
+                if row_id is not None and str(value).lower() != row_id:
+                    return f"The key '{table.key}' cannot be changed."
+                continue
+            kind = table.writable.get(column)
+            if kind is None:
+                return (
+                    f"The property '{column}' does not exist on type "
+                    f"'Microsoft.Dynamics.CRM.{table.logical_name}'. Make sure to only use property names "
+                    "that are "
+                    "defined by the type."
+                )
+            problem = _value_problem(column, kind, value)
+            if problem is not None:
+                return problem
+        return None
+
+    def _new_row(self, table: Table, row_id: str, body: dict[str, Any]) -> Row:
+        row: Row = {table.key: row_id, **dict.fromkeys(table.writable), "statecode": 0, "versionnumber": 1}
+        row.update(
+            {k: (v.lower() if k in ("applicationid", "tenantid") and v else v) for k, v in body.items()}
+        )
+        row[table.key] = row_id
+        return row
+
+    async def create_row(self, call: Call) -> web.StreamResponse:
+        org, table = call.organization, self._table(call)
+        assert org is not None
+        if table is None:
+            return self._unknown_set(call)
+        if not table.creatable:
+            return odata_error(
+                400,
+                "0x80040203",
+                f"Records of '{table.logical_name}' are registered by the platform, not created here.",
+            )
+        body = await call.json_object()
+        problem = self._validate(table, body, None)
+        if problem is not None:
+            return odata_error(400, "0x80060888" if "does not exist" in problem else "0x80040203", problem)
+        supplied = body.get(table.key)
+        if supplied is not None and not (isinstance(supplied, str) and GUID.match(supplied)):
+            return odata_error(400, "0x80040203", f"Invalid value for '{table.key}': expected a GUID.")
+        row_id = (supplied or self.runtime.state.new_id()).lower()
+        rows = org.table(call.params["set"])
+        if row_id in rows:
+            return odata_error(412, "0x80040237", "A record with matching key values already exists.")
+        rows[row_id] = self._new_row(table, row_id, body)
+        location = f"{org.url}/api/data/v9.2/{call.params['set']}({row_id})"
+        if "return=representation" in call.request.headers.get("Prefer", ""):
+            response = web.json_response(
+                self._entity(org, call.params["set"], table, rows[row_id], None), status=201
+            )
+        else:
+            response = web.Response(status=204)
+        response.headers["OData-EntityId"] = location
+        return response
+
+    async def patch_row(self, call: Call) -> web.StreamResponse:
+        """Upsert; `If-Match: *` makes it update-only (404), `If-None-Match: *` create-only (412)."""
+        org, table = call.organization, self._table(call)
+        assert org is not None
+        if table is None:
+            return self._unknown_set(call)
+        row_id = call.params["id"].lower()
+        rows = org.table(call.params["set"])
+        row = rows.get(row_id)
+        body = await call.json_object()
+        bind = body.pop("managedidentityid@odata.bind", None)
+        self._check_preconditions(call, table, row)
+        problem = self._validate(table, body, row_id)
+        if problem is not None:
+            return odata_error(400, "0x80060888" if "does not exist" in problem else "0x80040203", problem)
+        if bind is not None:
+            body["_managedidentityid_value"] = self._bind_target(call, org, bind)
+        if row is None:
+            rows[row_id] = self._new_row(table, row_id, body)
+        else:
+            row.update(
+                {k: (v.lower() if k in ("applicationid", "tenantid") and v else v) for k, v in body.items()}
+            )
+            row["versionnumber"] = int(row.get("versionnumber", 0)) + 1
+        return web.Response(status=204)
+
+    def _check_preconditions(self, call: Call, table: Table, row: Row | None) -> None:
+        if_match, if_none_match = (
+            call.request.headers.get("If-Match"),
+            call.request.headers.get("If-None-Match"),
+        )
+        if row is None and (if_match is not None or not table.creatable):
+            raise Refusal(missing_row(table, call.params["id"]))
+        if row is not None and if_none_match == "*":
+            raise Refusal(odata_error(412, "0x80040237", "A record with matching key values already exists."))
+        if row is not None and if_match not in (None, "*") and if_match != self._etag(row):
+            message = "The version of the existing record doesn't match the RowVersion property provided."
+            raise Refusal(odata_error(412, "0x80060882", message))
+
+    @staticmethod
+    def _bind_target(call: Call, org: Organization, bind: object) -> str:
+        if call.params["set"] not in COMPONENT_SETS.values():
+            message = "managedidentityid@odata.bind is not valid on this table."
+            raise Refusal(odata_error(400, "0x80060888", message))
+        target = BIND.match(str(bind))
+        if target is None:
+            message = f"The bind reference '{bind}' is not a managedidentities URI."
+            raise Refusal(odata_error(400, "0x80048d19", message))
+        if target["id"].lower() not in org.table("managedidentities"):
+            raise Refusal(missing_row(TABLES["managedidentities"], target["id"]))
+        return target["id"].lower()
+
+    async def delete_row(self, call: Call) -> web.StreamResponse:
+        org, table = call.organization, self._table(call)
+        assert org is not None
+        if table is None:
+            return self._unknown_set(call)
+        if not table.creatable:
+            return odata_error(
+                400, "0x80040203", f"Records of '{table.logical_name}' cannot be deleted here."
+            )
+        row_id = call.params["id"].lower()
+        if org.table(call.params["set"]).pop(row_id, None) is None:
+            return missing_row(table, call.params["id"])
+        for set_name in COMPONENT_SETS.values():  # cascade: RemoveLink on every bound component
+            for component in org.table(set_name).values():
+                if component.get("_managedidentityid_value") == row_id:
+                    component["_managedidentityid_value"] = None
+        return web.Response(status=204)
+
+    async def unbind(self, call: Call) -> web.StreamResponse:
+        org, table = call.organization, self._table(call)
+        assert org is not None
+        if table is None or call.params["set"] not in COMPONENT_SETS.values():
+            return self._unknown_set(call)
+        row = org.table(call.params["set"]).get(call.params["id"].lower())
+        if row is None:
+            return missing_row(table, call.params["id"])
+        row["_managedidentityid_value"] = None
+        return web.Response(status=204)
+
+    async def component_subject(self, call: Call) -> web.StreamResponse:
+        org = call.organization
+        assert org is not None
+        arguments = {m["name"]: m["value"] for m in FUNCTION_ARGUMENT.finditer(call.params["args"])}
+        arguments = {k: call.query.get(v, v) if v.startswith("@") else v for k, v in arguments.items()}
+        component_id = arguments.get("ComponentId", "").strip("'").lower()
+        component_name = arguments.get("ComponentName", "").strip("'")
+        set_name = COMPONENT_SETS.get(component_name)
+        if set_name is None or not GUID.match(component_id):
+            return odata_error(
+                400,
+                "0x80040203",
+                "ComponentName must be 'pluginassembly' or 'pluginpackage' and ComponentId a GUID.",
+            )
+        if component_id not in org.table(set_name):
+            return missing_row(TABLES[set_name], component_id)
+        source = self.runtime.config.fic_subject_environment
+        subject = plugin_subject(
+            org.signers[component_id],
+            tenant_id=self.runtime.state.tenant_id,
+            environment_id=org.environment_id if source == "environment" else org.id,
+        )
+        return web.json_response(
+            {
+                "@odata.context": self._context(
+                    org, "Microsoft.Dynamics.CRM.GetComponentManagedIdentityFICResponse"
+                ),
+                "FICSubject": subject,
+            }
+        )

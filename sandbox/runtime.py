@@ -1,0 +1,64 @@
+"""The running sandbox's mutable core: config, state, faults, throttles and the request log, reset as one."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from sandbox.config import SandboxConfig
+from sandbox.faults import FaultInjector, FaultProfile, named_profile
+from sandbox.state import SandboxState
+from sandbox.throttle import ArmThrottle, DataverseProtection
+from sandbox.tokens import TokenAuthority
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the sandbox saw it; `started`/`finished` are `time.monotonic()` seconds."""
+
+    service: str
+    method: str
+    host: str
+    path: str
+    query: str
+    status: int
+    error_code: str
+    write: bool
+    started: float
+    finished: float
+    caller: str
+
+
+class Runtime:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.initial_config = config.copy()
+        self.authority = TokenAuthority()
+        self.requests: list[RequestRecord] = []
+        self.lock = threading.Lock()
+        self.config = config.copy()
+        self.state = SandboxState(self.config)
+        self.faults = FaultInjector(
+            named_profile(config.profile, seed=config.seed, time_scale=config.time_scale)
+        )
+        self.arm_throttle = ArmThrottle(self.config.arm_buckets, self.config.identity_rates)
+        self.protection = DataverseProtection(self.config.dataverse_limits)
+
+    def reset(self) -> None:
+        """Back to the start-up state: same seed, same IDs, start-up fault profile, empty log."""
+        self.config = self.initial_config.copy()
+        self.state = SandboxState(self.config)
+        self.set_faults(
+            named_profile(self.config.profile, seed=self.config.seed, time_scale=self.config.time_scale)
+        )
+        self.arm_throttle = ArmThrottle(self.config.arm_buckets, self.config.identity_rates)
+        self.protection = DataverseProtection(self.config.dataverse_limits)
+        with self.lock:
+            self.requests.clear()
+
+    def set_faults(self, profile: FaultProfile) -> None:
+        self.faults = FaultInjector(profile)
+        self.arm_throttle = ArmThrottle(self.config.arm_buckets, self.config.identity_rates)
+
+    def record(self, record: RequestRecord) -> None:
+        with self.lock:
+            self.requests.append(record)

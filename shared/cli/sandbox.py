@@ -1,0 +1,114 @@
+"""`ppmi sandbox`: run the loopback stand-ins for every Azure dependency until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from sandbox.config import SandboxConfig
+from sandbox.server import Sandbox
+
+STATE_DIR = Path(".sandbox")
+ENV_FILE = "env"
+DEFAULT_HTTPS_PORT = 47443
+DEFAULT_TOKEN_PORT = 47080
+DEFAULT_SERVICEBUS_PORT = 47672
+
+EPILOG = """\
+examples:
+  ppmi sandbox                          start on the default ports; Ctrl-C stops it
+  ppmi sandbox --profile chaos --seed 7 inject 5xx, 429, resets and latency spikes, reproducibly
+  ppmi sandbox --profile azure --time-scale 10
+                                        documented latencies and rate limits, ten times faster
+  eval "$(ppmi sandbox --print-env)"    in another shell: point this shell at the running sandbox
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run loopback stand-ins for ARM, Graph, Dataverse, environments, App Insights, Service Bus",
+        description="Run loopback stand-ins for every cloud API ppmi uses, per the documented contracts.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--print-env", action="store_true", help="print `export` lines for the running sandbox"
+    )
+    parser.add_argument("--profile", default="none", choices=("none", "chaos", "azure"), help="fault profile")
+    parser.add_argument("--seed", type=int, default=0, help="seed for identifiers and injected faults")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="speed-up of rate limits and latencies")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
+    parser.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT, help="HTTPS listener port")
+    parser.add_argument("--token-port", type=int, default=DEFAULT_TOKEN_PORT, help="token endpoint port")
+    parser.add_argument("--servicebus-port", type=int, default=DEFAULT_SERVICEBUS_PORT, help="AMQP port")
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help="where the CA and env file go")
+    parser.set_defaults(func=run)
+
+
+def export_lines(env: dict[str, str]) -> str:
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items())
+
+
+def print_env(state_dir: Path) -> int:
+    env_file = state_dir / ENV_FILE
+    if not env_file.exists():
+        print(
+            f"No running sandbox is described in {state_dir}/. Start one first with `ppmi sandbox` "
+            "(in another shell), then run `ppmi sandbox --print-env` again.",
+            file=sys.stderr,
+        )
+        return 1
+    sys.stdout.write(env_file.read_text(encoding="utf-8"))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    state_dir: Path = args.state_dir.resolve()
+    if args.print_env:
+        return print_env(state_dir)
+    config = SandboxConfig(
+        seed=args.seed,
+        host=args.host,
+        https_port=args.https_port,
+        token_port=args.token_port,
+        servicebus_port=args.servicebus_port,
+        profile=args.profile,
+        time_scale=args.time_scale,
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sandbox = Sandbox(config, state_dir=state_dir)
+    try:
+        sandbox.start()
+    except OSError as exc:
+        print(
+            f"The sandbox could not listen: {exc}. Is another sandbox running? Stop it, or choose other "
+            "ports with --https-port, --token-port and --servicebus-port.",
+            file=sys.stderr,
+        )
+        return 1
+    env_file = state_dir / ENV_FILE
+    try:
+        exports = export_lines(sandbox.env)
+        env_file.write_text(exports, encoding="utf-8")
+        print(f"ppmi sandbox running (profile {args.profile}, seed {args.seed}) at {sandbox.url}")
+        print(exports, end="")
+        print(f"The same lines are in {env_file}. Press Ctrl-C to stop.", flush=True)
+        stop.wait()
+    finally:
+        env_file.unlink(missing_ok=True)
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("ppmi sandbox stopped.", flush=True)
+    return 0
