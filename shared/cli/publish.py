@@ -124,4 +124,5 @@ async def _publish(event: Event, wait_seconds: float | None) -> ResultEvent | No
         results = await wait_for_results(
             client, event_ids={event.id}, reply_session=event.reply_session, within=wait_seconds
         )
-        return results.get(event.id)
+        received = results.get(event.id)
+        return None if received is None else received.result

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from dataclasses import dataclass
 
 from azure.servicebus.aio import ServiceBusClient
 
@@ -36,11 +38,17 @@ async def publish(client: ServiceBusClient, events: list[Event]) -> None:
         await outbox.close()
 
 
+@dataclass(frozen=True)
+class ReceivedResult:
+    result: ResultEvent
+    received_at: float  # time.monotonic() when it was read
+
+
 async def wait_for_results(
     client: ServiceBusClient, *, event_ids: set[str], reply_session: str, within: float
-) -> dict[str, ResultEvent]:
+) -> dict[str, ReceivedResult]:
     """Results for `event_ids` read from `reply_session` until all arrived or `within` seconds passed."""
-    results: dict[str, ResultEvent] = {}
+    results: dict[str, ReceivedResult] = {}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     async with client.get_queue_receiver(RESULTS_QUEUE, session_id=reply_session) as receiver:
@@ -57,5 +65,5 @@ async def wait_for_results(
                     continue
                 await receiver.complete_message(message)
                 if result.data.event_id in event_ids:
-                    results[result.data.event_id] = result
+                    results[result.data.event_id] = ReceivedResult(result, time.monotonic())
     return results
