@@ -127,15 +127,3 @@ def test_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
         main(["fic", "show", "--help"])
 
     assert "examples:" in capsys.readouterr().out
-
-
-def test_demo_prints_both_kinds_of_signer(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["demo"])
-
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "self-signed signer" in out
-    assert "/h/" in out
-    assert "CA-issued signer" in out
-    assert "/i/" in out
-    assert "/s/" in out
