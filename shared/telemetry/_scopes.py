@@ -47,14 +47,22 @@ def _safe_attributes(attributes: Mapping[str, AttributeValue | None]) -> dict[st
     return safe
 
 
+# Marks an exception already recorded by an inner scope, so one failure is one row in `exceptions`.
+_RECORDED_MARK = "_ppmi_telemetry_recorded"
+
+
 def _record_exception(span: Span, exc: BaseException) -> None:
-    """Record *exc* on *span* with its message and stack trace scrubbed (they often quote URLs and bodies)."""
+    """Record *exc* once, on the innermost span, scrubbed and tagged with the bound message context."""
+    if getattr(exc, _RECORDED_MARK, False):
+        return
     stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    context = _safe_attributes(structlog.contextvars.get_contextvars())
     span.record_exception(
         exc,
-        attributes={"exception.message": redact(str(exc)), "exception.stacktrace": redact(stack)},
+        attributes={**context, "exception.message": redact(str(exc)), "exception.stacktrace": redact(stack)},
         escaped=True,
     )
+    setattr(exc, _RECORDED_MARK, True)
 
 
 @dataclass

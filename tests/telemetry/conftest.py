@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,16 +30,11 @@ from shared.telemetry.testing import exporting_to
 
 SEEDED_SAS_SIGNATURE = "c2VlZGVkLXNhcy1zaWduYXR1cmU"
 SEEDED_QUERY_TOKEN = "c2VlZGVkLXF1ZXJ5LXRva2Vu"
+SEEDED_ACCOUNT_KEY = "c2VlZGVkLWFjY291bnQta2V5"
 SEEDED_SERVICE_BUS_KEY = "c2VlZGVkLWJ1cy1rZXk="
 SEEDED_CLIENT_SECRET = "abc8Q~c2VlZGVkLWNsaWVudC1zZWNyZXQtdmFsdWU"
 PRIVATE_KEY_HEADER = "-----BEGIN PRIVATE KEY-----"
 SEEDED_KEY_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDseeded"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as running:
-        yield running
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,6 @@ class ProcessedUnit:
 
     envelopes: list[dict[str, Any]]
     authenticated: list[bool]
-    stdout: str
     secrets: list[str]
 
     def of_type(self, base_type: str) -> list[dict[str, Any]]:
@@ -122,23 +117,59 @@ async def _process_one_message(sandbox: Sandbox) -> list[str]:
     ]
 
 
-@pytest.fixture
-def processed_unit(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> ProcessedUnit:
-    sandbox.reset()
-    for name, value in sandbox.env.items():
-        monkeypatch.setenv(name, value)
+def _settle_unhappy_messages() -> None:
+    """A rejected message and one that fails with an exception whose text quotes a secret."""
+    common: dict[str, Any] = {
+        "environment_id": "0c1d2e3f-0000-4000-8000-000000000001",
+        "identity_key": "ppmi-0c1d2e3f",
+        "attempt": 1,
+        "queue": "ppmi-work",
+        "enqueued_time": datetime.now(UTC),
+        "message_id": None,
+    }
+    with message_scope(event_id="evt-0002", event_type="ppmi.pluginpackage.registered", **common) as message:
+        message.set_outcome("rejected", "untrusted signer")
+    with (
+        contextlib.suppress(RuntimeError),
+        message_scope(event_id="evt-0003", event_type="ppmi.environment.deleted", **common),
+        step_span("remove_identity", "ppmi-0c1d2e3f"),
+    ):
+        raise RuntimeError(f"ARM refused; AccountKey={SEEDED_ACCOUNT_KEY}")
+
+
+def _export(sandbox: Sandbox, work: Callable[[], list[str]]) -> ProcessedUnit:
+    """Run *work* with telemetry exported to the sandbox, Entra-authenticated, and collect what arrived."""
     exporter_credential = ManagedIdentityCredential(client_id=sandbox.env["AZURE_CLIENT_ID"])
     # The exporter joins the endpoint and `/v2.1/track` with a doubled slash when the endpoint ends in `/`;
     # Azure accepts that, the stand-in routes it elsewhere, so the test names the endpoint without it.
     connection_string = sandbox.env["APPLICATIONINSIGHTS_CONNECTION_STRING"].rstrip("/")
     with exporting_to(connection_string, credential=exporter_credential):
-        secrets = asyncio.run(_process_one_message(sandbox))
+        secrets = work()
     telemetry = sandbox.call_in_loop(lambda: list(sandbox.runtime.state.telemetry))
     return ProcessedUnit(
         envelopes=[item.envelope for item in telemetry],
         authenticated=[item.authenticated for item in telemetry],
-        stdout=capsys.readouterr().out,
         secrets=[*secrets, sandbox.env["IDENTITY_HEADER"]],
     )
+
+
+@pytest.fixture
+def processed_unit(sandbox: Sandbox) -> ProcessedUnit:
+    """One successful message with two steps and three HTTP calls."""
+    return _export(sandbox, lambda: asyncio.run(_process_one_message(sandbox)))
+
+
+@pytest.fixture(scope="module")
+def every_outcome(sandbox_session: Sandbox) -> Iterator[ProcessedUnit]:
+    """The successful message plus a rejected one and a failing one: every kind of envelope the code emits."""
+
+    def work() -> list[str]:
+        secrets = asyncio.run(_process_one_message(sandbox_session))
+        _settle_unhappy_messages()
+        return [*secrets, SEEDED_ACCOUNT_KEY]
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        sandbox_session.reset()
+        for name, value in sandbox_session.env.items():
+            monkeypatch.setenv(name, value)
+        yield _export(sandbox_session, work)

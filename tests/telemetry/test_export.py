@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.telemetry.conftest import ProcessedUnit
 
 
@@ -99,9 +101,44 @@ def test_ingestion_is_authenticated_with_entra_tokens(processed_unit: ProcessedU
     assert all(processed_unit.authenticated)
 
 
-def test_seeded_secrets_appear_in_no_envelope_and_no_log_line(processed_unit: ProcessedUnit) -> None:
+def test_seeded_secrets_appear_in_no_envelope_and_no_log_line(
+    capsys: pytest.CaptureFixture[str], processed_unit: ProcessedUnit
+) -> None:
     exported = json.dumps(processed_unit.envelopes)
-    assert "message.processed" in processed_unit.stdout
+    printed = capsys.readouterr().out
+    assert "message.processed" in printed
     for secret in processed_unit.secrets:
         assert secret not in exported
-        assert secret not in processed_unit.stdout
+        assert secret not in printed
+
+
+def test_a_failure_is_one_exception_row_scrubbed_and_tagged_with_its_message(
+    every_outcome: ProcessedUnit,
+) -> None:
+    [exception] = every_outcome.of_type("ExceptionData")
+    properties = exception["data"]["baseData"]["properties"]
+    assert (properties["event_type"], properties["step"]) == ("ppmi.environment.deleted", "remove_identity")
+    [details] = exception["data"]["baseData"]["exceptions"]
+    assert details["typeName"] == "RuntimeError"
+    assert "[REDACTED]" in details["message"]
+    exported = json.dumps(every_outcome.envelopes)
+    for secret in every_outcome.secrets:
+        assert secret not in exported
+
+
+def test_rejected_and_failed_messages_are_unsuccessful_requests_with_reasons(
+    every_outcome: ProcessedUnit,
+) -> None:
+    outcomes = {
+        r["data"]["baseData"]["properties"]["event_id"]: (
+            r["data"]["baseData"]["success"],
+            r["data"]["baseData"]["properties"]["outcome"],
+            r["data"]["baseData"]["properties"].get("reason"),
+        )
+        for r in every_outcome.of_type("RequestData")
+    }
+    assert outcomes == {
+        "evt-0001": (True, "succeeded", None),
+        "evt-0002": (False, "rejected", "untrusted signer"),
+        "evt-0003": (False, "failed", "RuntimeError"),
+    }
