@@ -28,7 +28,7 @@ _ENVIRONMENT_ID = re.compile(rf"(?:Default-)?{_GUID}", re.ASCII)
 _CASE_FOLDED_ENVIRONMENT_ID = re.compile(rf"(?:default-)?{_GUID}", re.ASCII | re.IGNORECASE)
 _NIL_GUID = "00000000-0000-0000-0000-000000000000"
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+", re.ASCII)
-_NO_CONTROL = re.compile(r"[^\x00-\x1f\x7f]*")
+_NO_CONTROL = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]*")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 _SHA1 = re.compile(r"[0-9a-fA-F]{40}", re.ASCII)
 _NAME_START = re.compile(r"(?:[A-Za-z][A-Za-z0-9]*|OID\.[0-9]+(?:\.[0-9]+)+)=", re.ASCII)
@@ -81,7 +81,7 @@ def check_visible_ascii(value: str) -> str:
 
 def check_no_control_characters(value: str) -> str:
     if not _NO_CONTROL.fullmatch(value):
-        raise _fail("must not contain control characters")
+        raise _fail("must not contain control characters or unpaired surrogates")
     return value
 
 

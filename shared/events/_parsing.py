@@ -63,6 +63,10 @@ def _load_json(raw: bytes | str) -> tuple[str, dict[str, Any]]:
         )
     except _DuplicateKeyError as error:
         raise EventValidationError(f"the key '{error.key}' appears twice; send it once", error.key) from None
+    except RecursionError:
+        raise EventValidationError(
+            "the event nests too deeply; events are at most a few levels deep"
+        ) from None
     except json.JSONDecodeError as error:
         raise EventValidationError(
             f"the event is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"

@@ -72,6 +72,7 @@ MALFORMED: list[tuple[str, Callable[[Document], None], str, str]] = [
     ("unknown attribute", setting("x", "dataschema"), "dataschema", "not a known field"),
     ("reply session with space", setting("a b", "replysession"), "replysession", "without spaces"),
     ("reply session too long", setting("s" * 129, "replysession"), "replysession", "limit of 128"),
+    ("subject with a control character", setting("a\u0007b", "subject"), "subject", "control characters"),
     ("malformed traceparent", setting("00-abc", "traceparent"), "traceparent", "W3C traceparent"),
     ("no data", without("data"), "data", "data is required"),
     ("data not an object", setting("x", "data"), "data", "must be a JSON object"),
@@ -208,6 +209,7 @@ def test_the_malformed_table_covers_at_least_thirty_distinct_reasons() -> None:
         ("[1, 2]", "must be a JSON object"),
         ('{"id": "a", "id": "b"}', "'id' appears twice"),
         ('{"specversion": NaN}', "NaN"),
+        ("[" * 30000 + "]" * 30000, "nests too deeply"),
         ("x" * (MAX_EVENT_BYTES + 1), f"the limit is {MAX_EVENT_BYTES} bytes"),
     ],
 )
