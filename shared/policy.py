@@ -293,10 +293,26 @@ class Policy(PolicyModel):
         return scope.name_pattern is None or re.search(scope.name_pattern, display_name or "") is not None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type information
+    """Safe YAML that refuses a key given twice; plain loading silently keeps the last one."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice; keep one", key_node.start_mark
+                )
+            seen.add(key)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
 def parse_policy(text: str, base_dir: Path) -> Policy:
     """Validate policy YAML; certificate paths are read relative to `base_dir`."""
     try:
-        document: Any = yaml.safe_load(text)
+        document: Any = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         raise PolicyError(f"the policy is not valid YAML: {error}") from None
     if not isinstance(document, dict):
@@ -327,7 +343,9 @@ def _policy_error(error: ValidationError) -> PolicyError:
     for part in location:
         field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
     message = str(detail["msg"]).removeprefix("Value error, ")
-    if detail["type"] == "extra_forbidden":
+    if detail["type"] == "missing":
+        message = "is required"
+    elif detail["type"] == "extra_forbidden":
         message = "is not a policy key; remove it or fix its spelling (see docs/policy.sample.yaml)"
     elif detail["type"] == "missing_for_strategy":
         field = f"{field}.{detail.get('ctx', {}).get('field', '')}".lstrip(".")

@@ -144,6 +144,13 @@ def test_text_that_is_not_a_mapping_is_refused() -> None:
         parse_policy("- just\n- a list\n", Path())
 
 
+def test_a_key_given_twice_is_refused_instead_of_silently_dropping_one() -> None:
+    text = yaml.safe_dump(minimal()) + "tenantId: 00000000-0000-4000-8000-000000000001\n"
+
+    with pytest.raises(PolicyError, match="'tenantId' appears twice"):
+        parse_policy(text, Path())
+
+
 def test_missing_policy_file_is_reported_with_its_path(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read the policy file"):
         load_policy(tmp_path / "absent.yaml")
