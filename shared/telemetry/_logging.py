@@ -6,6 +6,7 @@ import logging
 import sys
 
 import structlog
+from opentelemetry import trace
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from shared.telemetry._redaction import redact, redact_field
@@ -39,6 +40,15 @@ def _stringify_exception(_: WrappedLogger, __: str, event_dict: EventDict) -> Ev
     return event_dict
 
 
+def _add_trace_context(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Stdout lines carry the trace ID that App Insights shows as operation_Id, to jump between them."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict["trace_id"] = format(context.trace_id, "032x")
+        event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
+
+
 def _processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -65,6 +75,7 @@ def configure_logging(*, json_logs: bool | None) -> None:
             structlog.stdlib.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.stdlib.ExtraAdder(),
+            _add_trace_context,
             redact_event_dict,
         ],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

@@ -24,19 +24,12 @@ from shared.telemetry._redaction import redact, redact_field
 FAILURE_OUTCOMES = frozenset({"failed", "rejected"})
 """Outcomes that mark the request as unsuccessful in Application Insights."""
 
-_TRACER_NAME = "ppmi"
-_tracer_provider: trace.TracerProvider | None = None
 _canonical_log = get_logger("ppmi.message")
 
 
-def use_tracer_provider(provider: trace.TracerProvider | None) -> None:
-    """Route product spans to *provider* (None: the global one); called by configure_telemetry."""
-    global _tracer_provider  # noqa: PLW0603 - one process-wide provider, swapped on configure
-    _tracer_provider = provider
-
-
 def _tracer() -> trace.Tracer:
-    return trace.get_tracer(_TRACER_NAME, tracer_provider=_tracer_provider)
+    """Looked up per use, so spans follow whichever provider configure_telemetry installed last."""
+    return trace.get_tracer("ppmi")
 
 
 def _safe_attributes(attributes: Mapping[str, AttributeValue | None]) -> dict[str, AttributeValue]:
@@ -266,7 +259,6 @@ def instrument_http_client(client: httpx.AsyncClient) -> None:
     """Give every call made by *client* a client span (→ App Insights dependencies), scrubbed of secrets."""
     HTTPXClientInstrumentor.instrument_client(
         client,
-        tracer_provider=_tracer_provider,
         request_hook=_on_request,
         response_hook=_on_response,
     )

@@ -15,7 +15,6 @@ from opentelemetry.sdk.resources import Resource
 from shared.telemetry._logging import ROOT_LOGGER_NAME, configure_logging
 from shared.telemetry._metrics import use_meter
 from shared.telemetry._redaction import redact, redact_field
-from shared.telemetry._scopes import use_tracer_provider
 
 CONNECTION_STRING_VARIABLE = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 
@@ -113,7 +112,6 @@ def configure_telemetry(
         instrumentation_options=_INSTRUMENTATIONS,
         log_record_processors=[RedactingLogRecordProcessor()],
     )
-    use_tracer_provider(trace.get_tracer_provider())
     use_meter(metrics.get_meter("ppmi"))
     _configured = target
 
@@ -130,5 +128,4 @@ def forget_configuration() -> None:
     """Let configure_telemetry install new providers (used by the testing reset only)."""
     global _configured  # noqa: PLW0603
     _configured = None
-    use_tracer_provider(None)
     use_meter(metrics.get_meter("ppmi"))

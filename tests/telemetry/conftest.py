@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -103,6 +104,7 @@ async def _process_one_message(sandbox: Sandbox) -> list[str]:
                     connection=f"Endpoint=sb://ns/;SharedAccessKeyName=k;SharedAccessKey={SEEDED_SERVICE_BUS_KEY}",
                     note=f"client_secret={SEEDED_CLIENT_SECRET}, {PRIVATE_KEY_HEADER}\n{SEEDED_KEY_BODY}",
                 )
+                logging.getLogger("ppmi.legacy").warning("retrying with %s", f"Authorization: Bearer {token}")
                 record_fic_capacity("ppmi-7efcc31a", 19)
                 step.set_outcome("skipped", f"not needed; key was SharedAccessKey={SEEDED_SERVICE_BUS_KEY}")
             record_kept_message("invalid-input")

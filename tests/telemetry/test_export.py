@@ -142,3 +142,12 @@ def test_rejected_and_failed_messages_are_unsuccessful_requests_with_reasons(
         "evt-0002": (False, "rejected", "untrusted signer"),
         "evt-0003": (False, "failed", "RuntimeError"),
     }
+
+
+def test_printed_lines_carry_the_operation_id_app_insights_shows(
+    capsys: pytest.CaptureFixture[str], processed_unit: ProcessedUnit
+) -> None:
+    [request] = processed_unit.of_type("RequestData")
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [canonical] = [line for line in printed if line["event"] == "message.processed"]
+    assert canonical["trace_id"] == request["tags"]["ai.operation.id"]
