@@ -27,8 +27,11 @@ from pydantic_core import PydanticCustomError
 from shared.fic import (
     CertificateError,
     Cloud,
+    FederatedCredential,
     Signer,
     SubjectEnvironmentSegment,
+    federated_credential,
+    federated_credential_name,
     load_certificate,
 )
 
@@ -277,6 +280,29 @@ class Policy(PolicyModel):
                 if re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", organization, re.ASCII):
                     return True
         return False
+
+    def credential_for(
+        self,
+        environment_id: str,
+        signer: Signer,
+        *,
+        component: str = "pluginassembly",
+        organization_id: str | None = None,
+    ) -> FederatedCredential:
+        """The FIC values this policy's tenant, cloud, format and subject segment give a signer."""
+        return federated_credential(
+            tenant_id=self.tenant_id,
+            environment_id=environment_id,
+            signer=signer,
+            format_version=self.format_version,
+            cloud=self.cloud,
+            component=component,
+            organization_id=organization_id,
+            environment_segment=self.subject_environment_segment,
+        )
+
+    def credential_name_for(self, environment_id: str, signer: Signer) -> str:
+        return federated_credential_name(environment_id, signer, format_version=self.format_version)
 
     def trusted_signer_for(self, signer: Signer) -> TrustedSigner | None:
         return next((trusted for trusted in self.trusted_signers if trusted.signer.matches(signer)), None)

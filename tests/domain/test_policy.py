@@ -261,3 +261,19 @@ def test_dataverse_hosts_are_checked_against_the_cloud_allow_list(
     policy = parsed(change("cloud", cloud))
 
     assert policy.dataverse_host_allowed(host) is allowed
+
+
+def test_policy_credential_follows_its_cloud_format_and_subject_segment() -> None:
+    document = change("cloud", "usgov")
+    document.update(formatVersion=1, subjectEnvironmentSegment="organization-id")
+    policy = parsed(document)
+    signer = Signer(self_signed=False, issuer_name="CN=Contoso CA", subject_name="CN=Contoso Signing")
+    organization = "0b7d5a3c-1111-4222-8333-944455556666"
+
+    credential = policy.credential_for(
+        "7efcc31a-c410-e20e-9b95-dd448cedf653", signer, organization_id=organization
+    )
+
+    assert credential.issuer == f"https://login.microsoftonline.us/{TENANT}/v2.0"
+    assert credential.subject.endswith(f"/e/{organization}/i/Contoso CA/s/Contoso Signing")
+    assert policy.credential_name_for("7efcc31a-c410-e20e-9b95-dd448cedf653", signer).endswith("-v1")
