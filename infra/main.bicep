@@ -64,9 +64,11 @@ var roleAssignmentDelegationCondition = '((!(ActionMatches{\'Microsoft.Authoriza
 
 // '/subscriptions/<id>' splits into 3 segments, '/subscriptions/<id>/resourceGroups/<name>' into 5.
 // With no granted roles there is nothing to delegate (and an empty GuidEquals set is not a valid condition).
-var subscriptionScopes = filter(grantScopes, s => length(split(s, '/')) == 3 && toLower(split(s, '/')[1]) == 'subscriptions')
-var resourceGroupScopes = filter(grantScopes, s => length(split(s, '/')) == 5 && toLower(split(s, '/')[3]) == 'resourcegroups')
-var unrecognisedGrantScopes = filter(grantScopes, s => !contains(subscriptionScopes, s) && !contains(resourceGroupScopes, s))
+// No index into the segments before the length is known: `&&` is not relied on to short-circuit. Parenthesised
+// throughout so that no reader (or parser) has to know operator precedence.
+var subscriptionScopes = filter(grantScopes, s => (length(split(s, '/')) == 3) && startsWith(toLower(s), '/subscriptions/'))
+var resourceGroupScopes = filter(grantScopes, s => (length(split(s, '/')) == 5) && (startsWith(toLower(s), '/subscriptions/') && contains(toLower(s), '/resourcegroups/')))
+var unrecognisedGrantScopes = filter(grantScopes, s => (!contains(subscriptionScopes, s)) && (!contains(resourceGroupScopes, s)))
 var subscriptionGrantScopes = empty(grantedRoleDefinitionIds) ? [] : subscriptionScopes
 var resourceGroupGrantScopes = empty(grantedRoleDefinitionIds) ? [] : resourceGroupScopes
 
@@ -171,7 +173,7 @@ module identityContributor 'app/identity-contributor.bicep' = {
 
 module resourceGroupDelegations 'app/role-delegation-resource-group.bicep' = [
   for scope in resourceGroupGrantScopes: {
-    name: 'role-delegation-${uniqueString(scope)}'
+    name: 'role-delegation-${resourceToken}-${uniqueString(scope)}'
     scope: resourceGroup(split(scope, '/')[2], split(scope, '/')[4])
     params: {
       appPrincipalId: appIdentity.outputs.principalId
@@ -182,7 +184,7 @@ module resourceGroupDelegations 'app/role-delegation-resource-group.bicep' = [
 
 module subscriptionDelegations 'app/role-delegation-subscription.bicep' = [
   for scope in subscriptionGrantScopes: {
-    name: 'role-delegation-${uniqueString(scope)}'
+    name: 'role-delegation-${resourceToken}-${uniqueString(scope)}'
     scope: subscription(split(scope, '/')[2])
     params: {
       appPrincipalId: appIdentity.outputs.principalId

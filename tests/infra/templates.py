@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -97,3 +98,57 @@ def role_assignments() -> list[RoleAssignment]:
                 )
             )
     return found
+
+
+def evaluate(tree: Tree, expression: Any, bindings: dict[str, Any]) -> Any:
+    """Evaluates the few Bicep functions and operators main.bicep uses to turn parameters into scopes.
+
+    pycep writes identifiers and string literals alike as plain strings: a bound or declared name wins. Every
+    operand is evaluated, as if `&&` did not short-circuit, so an index out of range fails here too.
+    """
+    if isinstance(expression, str):
+        if expression in tree.get("variables", {}) and expression not in bindings:
+            return evaluate(tree, variable(tree, expression), bindings)
+        return bindings.get(expression, expression)
+    if isinstance(expression, list):
+        return [evaluate(tree, item, bindings) for item in expression]
+    if isinstance(expression, dict) and "function" in expression:
+        return _call(tree, expression["function"], bindings)
+    if isinstance(expression, dict) and "operator" in expression:
+        return _apply(tree, expression["operator"], bindings)
+    return expression
+
+
+def _call(tree: Tree, function: Tree, bindings: dict[str, Any]) -> Any:
+    kind, parameters = function["type"], function["parameters"]
+    if kind == "filter":
+        items = evaluate(tree, parameters["input_array"], bindings)
+        lambda_detail = parameters["expression"]["detail"]
+        body, name = lambda_detail["expression"], lambda_detail["var_1"]
+        return [item for item in items if evaluate(tree, body, {**bindings, name: item})]
+    arguments = {name: evaluate(tree, value, bindings) for name, value in parameters.items()}
+    calls: dict[str, Callable[[], Any]] = {
+        "length": lambda: len(arguments["arg_1"]),
+        "split": lambda: arguments["input_string"].split(arguments["delimiter"]),
+        "to_lower": lambda: arguments["string_to_change"].lower(),  # noqa: PLW0108 -- only the called entry may run
+        "starts_with": lambda: arguments["string_to_search"].startswith(arguments["string_to_find"]),
+        "contains": lambda: arguments["item_to_find"] in arguments["container"],
+        "empty": lambda: not arguments["item_to_test"],
+        "join": lambda: arguments["delimiter"].join(arguments["input_array"]),
+    }
+    return calls[kind]()
+
+
+def _apply(tree: Tree, operator: Tree, bindings: dict[str, Any]) -> Any:
+    kind, operands = operator["type"], operator["operands"]
+    if kind == "conditional":
+        chosen = "true_value" if evaluate(tree, operands["condition"], bindings) else "false_value"
+        return evaluate(tree, operands[chosen], bindings)
+    values = {name: evaluate(tree, value, bindings) for name, value in operands.items()}
+    operations: dict[str, Callable[[], Any]] = {
+        "equals": lambda: values["operand_1"] == values["operand_2"],
+        "and": lambda: values["operand_1"] and values["operand_2"],
+        "not": lambda: not values["bool_value"],
+        "index_accessor": lambda: values["operand_1"][values["operand_2"]],
+    }
+    return operations[kind]()

@@ -10,11 +10,11 @@ import pytest
 from tests.infra.templates import (
     RBAC_ADMINISTRATOR,
     RoleAssignment,
+    evaluate,
     resolve,
     resource_config,
     role_assignments,
     template,
-    variable,
 )
 
 SCOPE_ID_BY_TARGET = {"resourceGroup": "resource_group", "subscription": "subscription"}
@@ -98,13 +98,9 @@ def test_both_delegation_scopes_receive_the_one_condition_built_from_the_policy_
 def render_delegation_condition(role_ids: list[str]) -> str:
     """Evaluates the condition variable of main.bicep the way ARM would for the given policy roles."""
     main = template("main.bicep")
-    role_list = variable(main, "grantedRoleList")["function"]
-    assert role_list == {
-        "type": "join",
-        "parameters": {"input_array": "grantedRoleDefinitionIds", "delimiter": ", "},
-    }
+    role_list = evaluate(main, "grantedRoleList", {"grantedRoleDefinitionIds": role_ids})
     condition: str = resolve(main, "roleAssignmentDelegationCondition")
-    return condition.replace("\\'", "'").replace("${grantedRoleList}", ", ".join(role_ids))
+    return condition.replace("\\'", "'").replace("${grantedRoleList}", role_list)
 
 
 def clause(action: str, source: str) -> str:
@@ -129,15 +125,45 @@ def test_delegation_condition_allows_writing_and_deleting_only_the_policy_roles_
     assert match["delete_roles"].split(", ") == policy_roles
 
 
-def test_without_policy_roles_no_role_assignment_rights_are_delegated() -> None:
+def grant_scopes(role_ids: list[str], scopes: list[str]) -> dict[str, list[str]]:
     main = template("main.bicep")
+    parameters = {"grantedRoleDefinitionIds": role_ids, "grantScopes": scopes}
+    names = ("subscriptionGrantScopes", "resourceGroupGrantScopes", "unrecognisedGrantScopes")
+    return {name: evaluate(main, name, parameters) for name in names}
 
-    for scopes in ("resourceGroupGrantScopes", "subscriptionGrantScopes"):
-        chosen = variable(main, scopes)["operator"]["operands"]
-        assert chosen["condition"] == {
-            "function": {"type": "empty", "parameters": {"item_to_test": "grantedRoleDefinitionIds"}}
-        }
-        assert chosen["true_value"] == []
+
+SUBSCRIPTION = "/subscriptions/3b1f0c2e-5d4a-4e8b-9c7d-2a1b0c9d8e7f"
+RESOURCE_GROUP = f"{SUBSCRIPTION}/resourceGroups/rg-plugin-secrets"
+KEY_VAULT = f"{RESOURCE_GROUP}/providers/Microsoft.KeyVault/vaults/kv-plugins"
+
+
+def test_grant_scopes_are_delegated_per_subscription_or_resource_group_and_others_are_reported() -> None:
+    scopes = grant_scopes(
+        [KEY_VAULT_SECRETS_USER], [SUBSCRIPTION, RESOURCE_GROUP, KEY_VAULT, "rg-plugin-secrets"]
+    )
+
+    assert scopes == {
+        "subscriptionGrantScopes": [SUBSCRIPTION],
+        "resourceGroupGrantScopes": [RESOURCE_GROUP],
+        "unrecognisedGrantScopes": [KEY_VAULT, "rg-plugin-secrets"],
+    }
+
+
+def test_without_policy_roles_no_role_assignment_rights_are_delegated() -> None:
+    scopes = grant_scopes([], [SUBSCRIPTION, RESOURCE_GROUP])
+
+    assert scopes["subscriptionGrantScopes"] == []
+    assert scopes["resourceGroupGrantScopes"] == []
+
+
+def test_delegations_are_deployed_once_per_grant_scope() -> None:
+    modules = template("main.bicep")["modules"]
+
+    for symbol, scopes in (
+        ("resourceGroupDelegations", "resourceGroupGrantScopes"),
+        ("subscriptionDelegations", "subscriptionGrantScopes"),
+    ):
+        assert modules[symbol]["config"]["loop_type"]["detail"]["array_name"] == scopes
 
 
 def test_subscription_wide_delegation_is_deployed_at_subscription_scope() -> None:
