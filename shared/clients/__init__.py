@@ -1,0 +1,1 @@
+"""Typed clients for the cloud services ppmi calls."""

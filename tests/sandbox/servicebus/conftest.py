@@ -1,0 +1,42 @@
+"""A broker with small, fast queues and SDK clients (sync and async) connected to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from azure.servicebus import ServiceBusClient
+from azure.servicebus.aio import ServiceBusClient as AsyncServiceBusClient
+
+from sandbox.servicebus import AsyncSandboxTokenCredential, QueueOptions, SandboxTokenCredential, ServiceBusBroker
+from shared.clients.servicebus import async_servicebus_client, servicebus_client
+
+SHORT_LOCK = 1.0
+MAX_DELIVERIES = 3
+
+TEST_QUEUES = {
+    "plain": QueueOptions(max_delivery_count=MAX_DELIVERIES),
+    "short-lock": QueueOptions(lock_duration=SHORT_LOCK, max_delivery_count=MAX_DELIVERIES),
+    "events": QueueOptions(duplicate_detection_window=60.0),
+    "work": QueueOptions(requires_session=True),
+    "short-session": QueueOptions(requires_session=True, lock_duration=SHORT_LOCK),
+}
+
+
+@pytest.fixture
+def broker() -> Iterator[ServiceBusBroker]:
+    with ServiceBusBroker(queues=TEST_QUEUES) as running:
+        yield running
+
+
+@pytest.fixture
+def client(broker: ServiceBusBroker) -> Iterator[ServiceBusClient]:
+    with servicebus_client(broker.fully_qualified_namespace, SandboxTokenCredential(), tls=False) as connected:
+        yield connected
+
+
+@pytest.fixture
+async def async_client(broker: ServiceBusBroker) -> AsyncIterator[AsyncServiceBusClient]:
+    credential = AsyncSandboxTokenCredential()
+    async with async_servicebus_client(broker.fully_qualified_namespace, credential, tls=False) as connected:
+        yield connected
