@@ -35,7 +35,7 @@ class Ingestion(StandIn):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__()
         self.runtime = runtime
-        self.router.add("POST", r"/v2(?:\.1)?/track", self.track)
+        self.router.add("POST", r"/+v2(?:\.1)?/track", self.track)
 
     async def track(self, call: Call) -> web.StreamResponse:
         state = self.runtime.state

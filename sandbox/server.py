@@ -13,7 +13,7 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ from sandbox.graph import Graph
 from sandbox.ingestion import Ingestion
 from sandbox.routing import BadRequestBody, Call, Refusal, Route, StandIn
 from sandbox.runtime import RequestRecord, Runtime
-from sandbox.servicebus import ServiceBusBroker
+from sandbox.servicebus import QueueOptions, ServiceBusBroker
 from sandbox.tls import make_tls
 from sandbox.tokens import TokenRejected, token_endpoint
 
@@ -47,9 +47,15 @@ NOT_FOUND_CODES = {"arm": "InvalidResourceType", "graph": "Request_BadRequest", 
 class Sandbox:
     """Loopback stand-ins for ARM, Graph, Dataverse, environments APIs, ingestion and the token endpoint."""
 
-    def __init__(self, config: SandboxConfig | None = None, *, state_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        state_dir: Path | None = None,
+        servicebus_queues: Mapping[str, QueueOptions] | None = None,
+    ) -> None:
         self.config = config or SandboxConfig()
-        self._state_dir_given = state_dir
+        self._servicebus_queues = servicebus_queues
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="ppmi-sandbox-"))
         self.runtime = Runtime(self.config)
         self.control = SandboxControl(self)
@@ -82,7 +88,9 @@ class Sandbox:
         try:
             asyncio.run_coroutine_threadsafe(self._start_listeners(), loop).result(timeout=30)
             if self.config.servicebus:
-                self.servicebus = ServiceBusBroker(self.config.host, self.config.servicebus_port).start()
+                config = self.config
+                broker = ServiceBusBroker(config.host, config.servicebus_port, self._servicebus_queues)
+                self.servicebus = broker.start()
         except BaseException:
             self.stop()
             raise
@@ -202,16 +210,14 @@ class Sandbox:
         self, resource: str | None = None, *, app_id: str | None = None, **kwargs: Any
     ) -> httpx.Client:
         """An httpx client for real Azure URLs routed here; with `resource`, it sends a token for it."""
-        return connect_to_client(
-            self.env["PPMI_CONNECT_TO"], self.ca_path, headers=self._auth(resource, app_id), **kwargs
-        )
+        headers = {**self._auth(resource, app_id), **kwargs.pop("headers", {})}
+        return connect_to_client(self.env["PPMI_CONNECT_TO"], self.ca_path, headers=headers, **kwargs)
 
     def async_client(
         self, resource: str | None = None, *, app_id: str | None = None, **kwargs: Any
     ) -> httpx.AsyncClient:
-        return connect_to_async_client(
-            self.env["PPMI_CONNECT_TO"], self.ca_path, headers=self._auth(resource, app_id), **kwargs
-        )
+        headers = {**self._auth(resource, app_id), **kwargs.pop("headers", {})}
+        return connect_to_async_client(self.env["PPMI_CONNECT_TO"], self.ca_path, headers=headers, **kwargs)
 
     def _auth(self, resource: str | None, app_id: str | None) -> dict[str, str]:
         if resource is None:
@@ -229,7 +235,8 @@ class Sandbox:
         if host in LOOPBACK_NAMES:
             if path.startswith("/_sandbox/"):
                 return self._control
-            return ingestion if path.startswith(("/v2.1/track", "/v2/track")) else self._arm
+            # Exporters join "IngestionEndpoint=https://host/" and "/v2.1/track" into a double slash.
+            return ingestion if path.lstrip("/").startswith(("v2.1/track", "v2/track")) else self._arm
         if DATAVERSE_HOST.match(host):
             return self._dataverse
         if host.endswith(".in.applicationinsights.azure.com"):

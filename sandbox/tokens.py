@@ -6,6 +6,7 @@ the way it would fail in Azure.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -120,30 +121,39 @@ def _app_service_error(status: int, message: str) -> web.Response:
     return web.json_response({"statusCode": status, "message": message}, status=status)
 
 
+def _request_problem(request: web.Request, identity_header: str) -> web.Response | None:
+    """What App Service answers to a malformed token request, or None."""
+    header = request.headers.get("X-IDENTITY-HEADER")
+    if header is None:
+        return web.json_response(
+            {"error": "invalid_request", "error_description": "The X-IDENTITY-HEADER header is required."},
+            status=400,
+        )
+    if not hmac.compare_digest(header, identity_header):
+        return _app_service_error(401, "Unauthorized. Access is denied due to invalid credentials.")
+    if request.query.get("api-version") != TOKEN_API_VERSION:
+        return _app_service_error(400, f"The api-version must be '{TOKEN_API_VERSION}'.")
+    if not request.query.get("resource"):
+        return _app_service_error(400, "The resource parameter is required.")
+    return None
+
+
 def token_endpoint(runtime: Runtime) -> web.Application:
     """The App Service managed-identity endpoint (`IDENTITY_ENDPOINT`), plain HTTP on loopback."""
     authority = runtime.authority
 
     async def issue(request: web.Request) -> web.Response:
         state = runtime.state
-        header = request.headers.get("X-IDENTITY-HEADER")
-        if header is None:
-            return web.json_response(
-                {
-                    "error": "invalid_request",
-                    "error_description": "The X-IDENTITY-HEADER header is required.",
-                },
-                status=400,
-            )
-        if not hmac.compare_digest(header, authority.identity_header):
-            return _app_service_error(401, "Unauthorized. Access is denied due to invalid credentials.")
-        query = request.query
-        if query.get("api-version") != TOKEN_API_VERSION:
-            return _app_service_error(400, f"The api-version must be '{TOKEN_API_VERSION}'.")
-        resource = query.get("resource", "")
-        if not resource:
-            return _app_service_error(400, "The resource parameter is required.")
-        requested = (query.get("client_id") or "").lower()
+        delay = runtime.faults.latency_seconds("token")
+        if delay:
+            await asyncio.sleep(delay)
+        if runtime.faults.outcome("token") != "pass":
+            return _app_service_error(500, "An unexpected error occurred while fetching the token.")
+        problem = _request_problem(request, authority.identity_header)
+        if problem is not None:
+            return problem
+        resource = request.query["resource"]
+        requested = (request.query.get("client_id") or "").lower()
         identity: HostIdentity | None = state.system_identity
         if requested:
             hosted = (state.service_identity, state.system_identity)
