@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import tree_sitter_bicep
 import yaml
+from tree_sitter import Language, Node, Parser
 
 from tests.infra.templates import INFRA, REPO, bicep_files, parse, resource_config, template
 
@@ -16,6 +18,21 @@ def test_every_bicep_file_parses(path: Path) -> None:
     tree = parse(path)
 
     assert tree.get("resources") or tree.get("modules"), f"{path} declares nothing"
+
+
+def syntax_errors(node: Node) -> list[str]:
+    here = [f"line {node.start_point[0] + 1}: {node.type}"] if node.is_error or node.is_missing else []
+    return here + [error for child in node.children for error in syntax_errors(child)]
+
+
+@pytest.mark.parametrize("path", bicep_files(), ids=lambda path: str(path.relative_to(INFRA)))
+def test_every_bicep_file_is_valid_for_the_full_bicep_grammar(path: Path) -> None:
+    """A second, independent parser: tree-sitter's Bicep grammar covers syntax pycep-parser does not."""
+    parser = Parser(Language(tree_sitter_bicep.language()))
+
+    tree = parser.parse(path.read_bytes())
+
+    assert syntax_errors(tree.root_node) == []
 
 
 def test_every_local_module_reference_points_at_a_template_in_infra() -> None:
