@@ -259,6 +259,9 @@ class BrokerHandler(Handler):  # type: ignore[misc]
             self._receivers[link] = _ReceiveLink(link, queue, owner, delete)
             return
         requested = filters[SESSION_FILTER]
+        # Should this attach end in a refusal, the SDK's attach callback still reads the session filter and the
+        # lock expiry: give it the requested id (empty for "next available") and no expiry so it stays quiet.
+        self._describe_session(link, "" if requested is None else str(requested), None)
         if requested is not None:
             try:
                 queue.sessions.lock(str(requested), owner, time.time())
@@ -275,11 +278,17 @@ class BrokerHandler(Handler):  # type: ignore[misc]
         if not self._grant_next_session(pending):
             self._pending_sessions.append(pending)
 
+    @staticmethod
+    def _describe_session(link: Link, session_id: str, locked_until: float | None) -> None:
+        link.source.filter.clear()
+        link.source.filter.put_object({SESSION_FILTER: session_id})
+        ticks = 0 if locked_until is None else to_dotnet_ticks(locked_until)
+        link.properties = {symbol("com.microsoft:locked-until-utc"): ticks}
+
     def _open_session_link(self, record: _ReceiveLink) -> None:
         assert record.session_id is not None
-        record.link.source.filter.put_object({SESSION_FILTER: record.session_id})
         until = record.queue.sessions.locked_until(record.session_id)
-        record.link.properties = {symbol("com.microsoft:locked-until-utc"): to_dotnet_ticks(until)}
+        self._describe_session(record.link, record.session_id, until)
         record.link.open()
         self._receivers[record.link] = record
 
