@@ -15,7 +15,7 @@ param location string
 @description('Resource group for the app. Empty: rg-<environmentName>.')
 param resourceGroupName string = ''
 
-@description('Resource group that holds the managed identities the service provisions (policy: identities.resourceGroup). Empty: the app resource group.')
+@description('Resource group that holds the managed identities the service provisions (policy: identity.resourceGroup). Empty: <app resource group>-identities, so that the service cannot touch its own identity. May name the app resource group.')
 param identityResourceGroupName string = ''
 
 @description('Region of the identity resource group when it is created here. Empty: location.')
@@ -54,7 +54,7 @@ param actionGroupEmail string = ''
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName, application: 'ppmi' }
 var appResourceGroupName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
-var identityGroupName = empty(identityResourceGroupName) ? appResourceGroupName : identityResourceGroupName
+var identityGroupName = empty(identityResourceGroupName) ? '${appResourceGroupName}-identities' : identityResourceGroupName
 
 // The service may create role assignments only for the roles the policy grants and only to service principals
 // (the managed identities it provisions); it may delete only assignments of those roles. Two clauses because a
