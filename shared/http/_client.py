@@ -1,0 +1,187 @@
+"""The one way ppmi talks HTTP: auth header, timeouts, pacing, classified errors, retries in a budget."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from shared.auth import TokenSource
+from shared.errors import ConfigurationError, Retry, ServiceError, TransientError, classify, service_error
+from shared.http._clock import Clock, SystemClock
+from shared.http._pacing import PaceKey, Pacing
+from shared.settings import is_loopback
+
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 30.0
+SLOW_RETRY_FLOOR_SECONDS = 2.0  # races (FIC 409, PrincipalNotFound) need seconds, not milliseconds, to settle
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to a service, described well enough to retry it and to explain its failure."""
+
+    service: str
+    method: str
+    url: str
+    template: str  # path with placeholders, used in errors and telemetry instead of the real path
+    scope: str | None = None  # token scope; None sends no Authorization header
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    pace: tuple[PaceKey, ...] = ()
+    organisation: str | None = None  # Dataverse organisation whose concurrency cap applies
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """`Retry-After` as seconds to wait: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    wall = time.time() if now is None else now
+    return max(0.0, moment.timestamp() - wall)
+
+
+def backoff_seconds(attempt: int, retry: Retry, rng: random.Random) -> float:
+    """Full-jitter exponential backoff; slow retries add a floor so races have time to settle."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+    floor = SLOW_RETRY_FLOOR_SECONDS if retry is Retry.RETRYABLE_SLOWLY else 0.0
+    return floor + rng.uniform(0, ceiling)
+
+
+def _error_detail(response: httpx.Response) -> tuple[str, str]:
+    """The service's own (code, message) from the ARM / Graph / Dataverse error body, or the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", response.text[:500]
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code") or ""), str(error.get("message") or "")
+    if isinstance(body, dict) and "code" in body:
+        return str(body.get("code") or ""), str(body.get("message") or "")
+    return "", response.text[:500]
+
+
+class HttpClient:
+    """Owns the httpx client; every service client sends through `send`."""
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport,
+        tokens: TokenSource | None,
+        pacing: Pacing,
+        clock: Clock | None = None,
+        timeout_seconds: float = 30.0,
+        retry_budget_seconds: float = 60.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = httpx.AsyncClient(transport=transport, timeout=timeout_seconds, follow_redirects=False)
+        self._tokens = tokens
+        self.pacing = pacing
+        self.clock = clock or SystemClock()
+        self._budget = retry_budget_seconds
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._not_before: dict[str, float] = {}
+
+    @property
+    def httpx_client(self) -> httpx.AsyncClient:
+        return self._client
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, call: Call) -> httpx.Response:
+        """Send `call`, retrying transient failures until the retry budget is spent.
+
+        Raises a `ServiceError` subclass; a `TransientServiceError` escapes only with the budget spent,
+        and its `retry_after` says how long the caller should wait before trying again.
+        """
+        url = httpx.URL(call.url)
+        if url.scheme != "https" and not is_loopback(url.host):
+            raise ConfigurationError(f"refusing to send {call.name} over {url.scheme}:// to {url.host}")
+        deadline = self.clock.now() + self._budget
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(call, url)
+            except ServiceError as error:
+                if not isinstance(error, TransientError):
+                    raise
+                retry = classify(error.status, error.code) if error.status is not None else Retry.RETRYABLE
+                delay = max(error.retry_after, backoff_seconds(attempt, retry, self._rng))
+                if self.clock.now() + delay > deadline:
+                    error.retry_after = delay
+                    raise
+                attempt += 1
+                await self.clock.sleep(delay)
+
+    async def _attempt(self, call: Call, url: httpx.URL) -> httpx.Response:
+        host = url.host
+        wait = self._not_before.get(host, 0.0) - self.clock.now()
+        if wait > 0:
+            await self.clock.sleep(wait)
+        for pace in call.pace:
+            await self.pacing.bucket(pace).acquire()
+        headers = dict(call.headers)
+        if call.scope is not None and self._tokens is not None:
+            headers["Authorization"] = f"Bearer {await self._tokens.token(call.scope)}"
+        async with self.pacing.concurrency(call.organisation):
+            try:
+                response = await self._client.request(call.method, url, json=call.json, headers=headers)
+            except httpx.TimeoutException as error:
+                raise self._network_error(call, "Timeout", error) from error
+            except httpx.TransportError as error:
+                raise self._network_error(call, "ConnectionError", error) from error
+        if response.is_success:
+            for pace in call.pace:
+                self.pacing.bucket(pace).succeeded()
+            return response
+        return self._raise_for(call, host, response)
+
+    def _raise_for(self, call: Call, host: str, response: httpx.Response) -> httpx.Response:
+        code, message = _error_detail(response)
+        retry = classify(response.status_code, code)
+        retry_after = retry_after_seconds(response.headers.get("Retry-After")) or 0.0
+        if retry_after:
+            self._not_before[host] = max(self._not_before.get(host, 0.0), self.clock.now() + retry_after)
+        if response.status_code == 429:
+            for pace in call.pace:
+                self.pacing.bucket(pace).throttled()
+        raise service_error(
+            retry,
+            service=call.service,
+            call=call.name,
+            status=response.status_code,
+            code=code,
+            message=message,
+            retry_after=retry_after,
+        )
+
+    @staticmethod
+    def _network_error(call: Call, code: str, error: Exception) -> ServiceError:
+        return service_error(
+            Retry.RETRYABLE,
+            service=call.service,
+            call=call.name,
+            status=None,
+            code=code,
+            message=str(error) or code,
+        )

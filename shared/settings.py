@@ -1,0 +1,190 @@
+"""The one settings object, read once from environment variables; every error names the variable to fix."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Base URLs of the services ppmi calls, for one cloud."""
+
+    arm: str
+    graph: str
+    powerplatform: str
+    bap: str
+
+
+# Azure defaults per cloud (`Policy.cloud`); each can be overridden by a PPMI_*_ENDPOINT variable.
+CLOUD_ENDPOINTS: dict[str, Endpoints] = {
+    "public": Endpoints(
+        arm="https://management.azure.com",
+        graph="https://graph.microsoft.com",
+        powerplatform="https://api.powerplatform.com",
+        bap="https://api.bap.microsoft.com",
+    ),
+    "usgov": Endpoints(
+        arm="https://management.usgovcloudapi.net",
+        graph="https://graph.microsoft.us",
+        powerplatform="https://api.high.powerplatform.microsoft.us",
+        bap="https://high.api.bap.microsoft.us",
+    ),
+    "china": Endpoints(
+        arm="https://management.chinacloudapi.cn",
+        graph="https://microsoftgraph.chinacloudapi.cn",
+        powerplatform="https://api.powerplatform.partner.microsoftonline.cn",
+        bap="https://api.bap.partner.microsoftonline.cn",
+    ),
+}
+
+_ENDPOINT_VARIABLES = {
+    "arm": "PPMI_ARM_ENDPOINT",
+    "graph": "PPMI_GRAPH_ENDPOINT",
+    "powerplatform": "PPMI_POWERPLATFORM_ENDPOINT",
+    "bap": "PPMI_BAP_ENDPOINT",
+}
+
+SERVICEBUS_NAMESPACE_VARIABLE = "ServiceBusConnection__fullyQualifiedNamespace"
+
+
+class ConnectTo(BaseModel):
+    """A loopback address every outbound HTTPS connection is sent to (like `curl --connect-to`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    port: int
+
+
+class Settings(BaseModel):
+    """Everything ppmi reads from its environment; build it with `Settings.from_env()`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    policy_file: Path | None = None
+    endpoint_overrides: dict[str, str] = {}
+    connect_to: ConnectTo | None = None
+    ca_bundle: Path | None = None
+    azure_client_id: str | None = None
+    identity_endpoint: str | None = None
+    http_timeout_seconds: float = 30.0
+    retry_budget_seconds: float = 60.0
+    servicebus_namespace: str | None = None
+    servicebus_tls: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every variable; raise `ConfigurationError` naming the first wrong one."""
+        env = os.environ if environ is None else environ
+        connect_to = _connect_to(env.get("PPMI_CONNECT_TO", ""))
+        servicebus_tls = _boolean(env, "PPMI_SERVICEBUS_TLS", default=True)
+        namespace = env.get(SERVICEBUS_NAMESPACE_VARIABLE) or None
+        if namespace is not None and not servicebus_tls and not is_loopback(namespace.rsplit(":", 1)[0]):
+            raise ConfigurationError(
+                f"PPMI_SERVICEBUS_TLS=false is only allowed for a loopback {SERVICEBUS_NAMESPACE_VARIABLE}, "
+                f"not {namespace!r}"
+            )
+        overrides = {}
+        for service, variable in _ENDPOINT_VARIABLES.items():
+            value = env.get(variable)
+            if value:
+                if not value.startswith("https://"):
+                    raise ConfigurationError(f"{variable} must be an https:// URL, got {value!r}")
+                overrides[service] = value.rstrip("/")
+        return cls(
+            policy_file=_existing_file(env, "PPMI_POLICY_FILE"),
+            endpoint_overrides=overrides,
+            connect_to=connect_to,
+            ca_bundle=_existing_file(env, "PPMI_CA_BUNDLE"),
+            azure_client_id=env.get("AZURE_CLIENT_ID") or None,
+            identity_endpoint=env.get("IDENTITY_ENDPOINT") or None,
+            http_timeout_seconds=_positive(env, "PPMI_HTTP_TIMEOUT_SECONDS", 30.0),
+            retry_budget_seconds=_positive(env, "PPMI_RETRY_BUDGET_SECONDS", 60.0),
+            servicebus_namespace=namespace,
+            servicebus_tls=servicebus_tls,
+        )
+
+    def endpoints(self, cloud: str) -> Endpoints:
+        """Service base URLs for `cloud` ("public", "usgov", "china"), with any overrides applied."""
+        try:
+            defaults = CLOUD_ENDPOINTS[cloud]
+        except KeyError:
+            raise ConfigurationError(
+                f"unknown cloud {cloud!r}; expected one of {sorted(CLOUD_ENDPOINTS)}"
+            ) from None
+        return Endpoints(
+            arm=self.endpoint_overrides.get("arm", defaults.arm),
+            graph=self.endpoint_overrides.get("graph", defaults.graph),
+            powerplatform=self.endpoint_overrides.get("powerplatform", defaults.powerplatform),
+            bap=self.endpoint_overrides.get("bap", defaults.bap),
+        )
+
+    def require_policy_file(self) -> Path:
+        """The policy path, or an error telling the user which variable to set."""
+        if self.policy_file is None:
+            raise ConfigurationError(
+                "PPMI_POLICY_FILE is not set: point it at the provisioning policy (YAML)"
+            )
+        return self.policy_file
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _connect_to(value: str) -> ConnectTo | None:
+    if not value:
+        return None
+    host, separator, port = value.rpartition(":")
+    if not separator or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigurationError(f"PPMI_CONNECT_TO must be <loopback address>:<port>, got {value!r}")
+    if not is_loopback(host):
+        raise ConfigurationError(f"PPMI_CONNECT_TO must be a loopback address (127.0.0.1, ::1), got {host!r}")
+    return ConnectTo(host=host.strip("[]"), port=int(port))
+
+
+def _existing_file(env: Mapping[str, str], variable: str) -> Path | None:
+    value = env.get(variable)
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigurationError(f"{variable} points at {value!r}, which is not a readable file")
+    return path
+
+
+def _positive(env: Mapping[str, str], variable: str, default: float) -> float:
+    value = env.get(variable)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigurationError(f"{variable} must be a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise ConfigurationError(f"{variable} must be positive, got {value!r}")
+    return number
+
+
+def _boolean(env: Mapping[str, str], variable: str, *, default: bool) -> bool:
+    value = env.get(variable, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    raise ConfigurationError(f"{variable} must be true or false, got {value!r}")

@@ -1,0 +1,149 @@
+"""Retries: what is retried, how long the layer waits, and what the caller is told when it gives up."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+
+from shared.errors import (
+    ConfigurationError,
+    PermanentServiceError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    TransientServiceError,
+)
+from shared.http import Call, HttpClient, Pacing, VirtualClock, build_transport, retry_after_seconds
+from tests.http.conftest import Reply, ScriptedServer
+
+
+def _call(server: ScriptedServer, method: str = "GET") -> Call:
+    return Call(service="arm", method=method, url=f"{server.base_url}/things/1", template="/things/{id}")
+
+
+async def test_429_with_retry_after_is_not_retried_before_the_wait_ends(
+    http: HttpClient, server: ScriptedServer
+) -> None:
+    server.script = [
+        Reply(429, {"error": {"code": "TooManyRequests", "message": "slow down"}}, {"Retry-After": "7"})
+    ]
+    server.script.append(Reply(200, {"ok": True}))
+    response = await http.send(_call(server))
+    assert response.json() == {"ok": True}
+    assert len(server.arrivals) == 2
+    assert server.arrivals[1] - server.arrivals[0] >= 7
+
+
+async def test_a_retry_after_seen_by_one_call_holds_back_the_next_call_to_that_host(
+    server: ScriptedServer, clock: VirtualClock
+) -> None:
+    http = HttpClient(
+        transport=build_transport(None, None),
+        tokens=None,
+        pacing=Pacing(clock),
+        clock=clock,
+        retry_budget_seconds=1,
+    )
+    server.script = [Reply(429, {}, {"Retry-After": "30"}), Reply(200, {})]
+    try:
+        with pytest.raises(TransientServiceError):
+            await http.send(_call(server))
+        await http.send(_call(server))
+    finally:
+        await http.aclose()
+    assert server.arrivals[1] - server.arrivals[0] >= 30
+
+
+async def test_server_errors_are_retried_until_they_pass(http: HttpClient, server: ScriptedServer) -> None:
+    server.script = [Reply(503), Reply(500), Reply(502), Reply(200, {"done": 1})]
+    response = await http.send(_call(server, "PUT"))
+    assert response.json() == {"done": 1}
+    assert len(server.arrivals) == 4
+
+
+async def test_403_is_not_retried_and_carries_the_service_message(
+    http: HttpClient, server: ScriptedServer
+) -> None:
+    server.script = [
+        Reply(403, {"error": {"code": "AuthorizationFailed", "message": "no write on scope /x"}})
+    ]
+    with pytest.raises(PermanentServiceError) as caught:
+        await http.send(_call(server, "PUT"))
+    assert len(server.arrivals) == 1
+    error = caught.value
+    assert (error.service, error.status, error.code) == ("arm", 403, "AuthorizationFailed")
+    assert error.call == "PUT /things/{id}"
+    assert "no write on scope /x" in str(error)
+
+
+async def test_principal_not_found_is_retried_slowly_until_replication_catches_up(
+    http: HttpClient, server: ScriptedServer, clock: VirtualClock
+) -> None:
+    missing = Reply(400, {"error": {"code": "PrincipalNotFound", "message": "Principal abc does not exist"}})
+    server.script = [missing, missing, missing, Reply(201, {})]
+    await http.send(_call(server, "PUT"))
+    assert len(server.arrivals) == 4
+    assert all(wait >= 2.0 for wait in clock.slept)
+
+
+async def test_role_assignment_exists_is_reported_as_already_existing(
+    http: HttpClient, server: ScriptedServer
+) -> None:
+    server.script = [Reply(409, {"error": {"code": "RoleAssignmentExists", "message": "exists"}})]
+    with pytest.raises(ResourceExistsError):
+        await http.send(_call(server, "PUT"))
+    assert len(server.arrivals) == 1
+
+
+async def test_404_is_reported_as_not_found_without_retry(http: HttpClient, server: ScriptedServer) -> None:
+    server.script = [Reply(404, {"error": {"code": "ResourceNotFound", "message": "gone"}})]
+    with pytest.raises(ResourceNotFoundError):
+        await http.send(_call(server))
+    assert len(server.arrivals) == 1
+
+
+async def test_when_the_budget_is_spent_the_caller_is_told_how_long_to_wait(
+    server: ScriptedServer, clock: VirtualClock
+) -> None:
+    http = HttpClient(
+        transport=build_transport(None, None),
+        tokens=None,
+        pacing=Pacing(clock),
+        clock=clock,
+        retry_budget_seconds=10,
+    )
+    server.script = [Reply(429, {}, {"Retry-After": "4"})]
+    try:
+        with pytest.raises(TransientServiceError) as caught:
+            await http.send(_call(server))
+    finally:
+        await http.aclose()
+    assert caught.value.retry_after >= 4
+    assert caught.value.status == 429
+    assert 2 <= len(server.arrivals) <= 3
+
+
+async def test_a_bearer_token_is_sent_for_the_scope_of_the_call(
+    http: HttpClient, server: ScriptedServer
+) -> None:
+    call = Call(
+        service="arm", method="GET", url=f"{server.base_url}/a", template="/a", scope="https://x/.default"
+    )
+    await http.send(call)
+    assert server.headers_seen[0]["Authorization"] == "Bearer token-for-https://x/.default"
+
+
+async def test_plain_http_to_a_remote_host_is_refused(http: HttpClient) -> None:
+    call = Call(service="arm", method="GET", url="http://management.azure.com/x", template="/x")
+    with pytest.raises(ConfigurationError, match="http://"):
+        await http.send(call)
+
+
+def test_retry_after_accepts_seconds_and_http_dates() -> None:
+    assert retry_after_seconds("12") == 12
+    later = email.utils.formatdate(time.time() + 60, usegmt=True)
+    waited = retry_after_seconds(later)
+    assert waited is not None
+    assert 55 <= waited <= 61
+    assert retry_after_seconds("soon") is None
