@@ -15,6 +15,7 @@ from tests.infra.templates import (
     resource_config,
     role_assignments,
     template,
+    variable,
 )
 
 SCOPE_ID_BY_TARGET = {"resourceGroup": "resource_group", "subscription": "subscription"}
@@ -171,3 +172,12 @@ def test_subscription_wide_delegation_is_deployed_at_subscription_scope() -> Non
     assert (
         template("app/role-delegation-resource-group.bicep")["globals"]["scope"]["value"] == "resourceGroup"
     )
+
+
+def test_provisioned_identities_live_apart_from_the_apps_own_identity_by_default() -> None:
+    chosen = variable(template("main.bicep"), "identityGroupName")["operator"]["operands"]
+
+    assert chosen["condition"] == {
+        "function": {"type": "empty", "parameters": {"item_to_test": "identityResourceGroupName"}}
+    }
+    assert chosen["true_value"] == "${appResourceGroupName}-identities"
