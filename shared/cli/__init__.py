@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shared.cli.publish",
     "shared.cli.requeue",
     "shared.cli.sandbox",
+    "shared.cli.schema",
 )
 
 
