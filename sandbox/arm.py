@@ -16,7 +16,7 @@ from aiohttp import web
 
 from sandbox.errors import error_response
 from sandbox.roles import RoleAssignments
-from sandbox.routing import Call, Route, StandIn
+from sandbox.routing import Call, Refusal, Route, StandIn
 from sandbox.runtime import Runtime
 from sandbox.state import FederatedCredential, Identity
 
@@ -57,7 +57,10 @@ def api_version_error(call: Call, accepted: tuple[str, ...]) -> web.Response | N
 
 def page(call: Call, items: list[dict[str, Any]], size: int) -> web.Response:
     """One page of a list reply; `nextLink` keeps the caller's host so IP-literal clients can follow it."""
-    start = int(call.query.get("$skipToken", "0") or 0)
+    token = call.query.get("$skipToken", "0") or "0"
+    if not token.isdigit():
+        raise Refusal(arm_error(400, "InvalidSkipToken", f"The skip token '{token}' is not valid."))
+    start = int(token)
     body: dict[str, Any] = {"value": items[start : start + size]}
     if start + size < len(items):
         url = call.request.url.with_scheme("https").update_query({"$skipToken": str(start + size)})
@@ -294,7 +297,7 @@ class Arm(StandIn):
                 f"'{identity.resource_id}'. Concurrent Federated Identity Credentials writes under the same "
                 "managed identity are not supported.",
             )
-        hold = self.runtime.config.fic_write_hold_seconds
+        hold = self.runtime.config.fic_write_hold_seconds / self.runtime.faults.profile.time_scale
         identity.busy_until = now + hold
         await asyncio.sleep(hold)
         return None

@@ -217,6 +217,8 @@ class Dataverse(StandIn):
             return odata_error(400, "0x80060888", str(exc))
         top = call.query.get("$top")
         if top is not None:
+            if not top.isdigit():
+                return odata_error(400, "0x80060888", f"Invalid value for $top: '{top}'.")
             rows = rows[: int(top)]
         return web.json_response({"@odata.context": self._context(org, call.params["set"]), "value": rows})
 

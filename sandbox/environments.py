@@ -33,7 +33,8 @@ def _version_problem(service: str, call: Call, accepted: str) -> web.Response | 
 
 
 def _paged(call: Call, items: list[dict[str, Any]], size: int, link_key: str) -> web.Response:
-    start = int(call.query.get("$skiptoken", "0") or 0)
+    token = call.query.get("$skiptoken", "0") or "0"
+    start = int(token) if token.isdigit() else 0
     body: dict[str, Any] = {"value": items[start : start + size]}
     if start + size < len(items):
         body[link_key] = str(

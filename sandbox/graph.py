@@ -84,7 +84,7 @@ class Graph(StandIn):
                 "Directory_ConcurrencyViolation",
                 "Another concurrent write request to this application is in progress. Retry the request.",
             )
-        hold = self.runtime.config.fic_write_hold_seconds
+        hold = self.runtime.config.fic_write_hold_seconds / self.runtime.faults.profile.time_scale
         application.busy_until = now + hold
         await asyncio.sleep(hold)
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -43,8 +42,6 @@ class Call:
 
     async def json_object(self) -> dict[str, Any]:
         raw = await self.request.read()
-        if self.request.headers.get("Content-Encoding", "").lower() == "gzip":
-            raw = gzip.decompress(raw)
         try:
             body = json.loads(raw or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

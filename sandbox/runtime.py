@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 from sandbox.config import SandboxConfig
@@ -10,6 +11,8 @@ from sandbox.faults import FaultInjector, FaultProfile, named_profile
 from sandbox.state import SandboxState
 from sandbox.throttle import ArmThrottle, DataverseProtection
 from sandbox.tokens import TokenAuthority
+
+REQUEST_LOG_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Runtime:
     def __init__(self, config: SandboxConfig) -> None:
         self.initial_config = config.copy()
         self.authority = TokenAuthority()
-        self.requests: list[RequestRecord] = []
+        self.requests: deque[RequestRecord] = deque(maxlen=REQUEST_LOG_SIZE)
         self.lock = threading.Lock()
         self.config = config.copy()
         self.state = SandboxState(self.config)

@@ -7,6 +7,7 @@ both talk to the sandbox at the same time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 import struct
@@ -38,6 +39,7 @@ from sandbox.tls import make_tls
 from sandbox.tokens import TokenRejected, token_endpoint
 
 T = TypeVar("T")
+LOG = logging.getLogger("sandbox")
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 DATAVERSE_HOST = re.compile(r"^[a-z0-9-]+\.(?:api\.)?crm\d*\.dynamics\.com$")
 BAD_BODY_CODES = {"arm": "InvalidRequestContent", "graph": "BadRequest", "dataverse": "0x80048d19"}
@@ -289,8 +291,12 @@ class Sandbox:
         except Refusal as refusal:
             response = refusal.response
         except BadRequestBody as bad:
+            code = BAD_BODY_CODES.get(service.name, "BadRequest")
+            response = error_response(service.name, 400, code, str(bad))
+        except Exception:  # a sandbox bug must still answer in the service's shape, and be visible
+            LOG.exception("sandbox %s failed on %s %s", service.name, call.request.method, call.request.path)
             response = error_response(
-                service.name, 400, BAD_BODY_CODES.get(service.name, "BadRequest"), str(bad)
+                service.name, 500, server_error_code(service.name, 500), "Sandbox failure."
             )
         finally:
             service.finish(call, route, response, time.monotonic() - started)
@@ -324,13 +330,10 @@ class Sandbox:
         outcome = faults.outcome(service.name)
         if outcome == "pass":
             return None
-        if outcome == "reset":
-            _reset_connection(call.request)
-            raise ConnectionResetError("sandbox fault: connection reset")
-        if outcome == "hang":
-            await asyncio.sleep(faults.profile.hang_seconds)
-            _reset_connection(call.request)
-            raise ConnectionResetError("sandbox fault: hang ended")
+        if outcome in ("reset", "hang"):
+            if outcome == "hang":
+                await asyncio.sleep(faults.profile.hang_seconds)
+            return _reset_connection(call.request)
         if outcome == "throttle":
             retry = faults.profile.for_service(service.name).retry_after_seconds
             return error_response(
@@ -346,15 +349,20 @@ class Sandbox:
         )
 
 
-def _reset_connection(request: web.Request) -> None:
-    """Close the connection with a TCP reset, as a dropped load balancer connection looks to a client."""
+def _reset_connection(request: web.Request) -> web.Response:
+    """Close the connection with a TCP reset, as a dropped load balancer connection looks to a client.
+
+    The returned reply is never delivered; it only records the reset in the request log.
+    """
     transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    response = web.Response(status=499)
+    response[ERROR_CODE] = "ConnectionReset"
+    return response
 
 
 def _bound_port(runner: web.AppRunner) -> int:

@@ -85,6 +85,7 @@ def test_azure_monitor_exporter_sends_a_span_to_ingestion(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, entra: bool
 ) -> None:
     monkeypatch.setenv("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")
+    monkeypatch.setenv("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
     credential = ManagedIdentityCredential(client_id=sandbox.env["AZURE_CLIENT_ID"]) if entra else None
     exporter = AzureMonitorTraceExporter(
         connection_string=sandbox.env["APPLICATIONINSIGHTS_CONNECTION_STRING"],
