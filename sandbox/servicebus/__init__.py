@@ -1,4 +1,4 @@
-"""A loopback Service Bus (AMQP 1.0) that the real `azure-servicebus` SDK works against, for tests and `ppmi sandbox`."""
+"""A loopback Service Bus (AMQP 1.0) that the real `azure-servicebus` SDK works against unchanged."""
 
 from sandbox.servicebus._broker import DEFAULT_QUEUES, MessageSnapshot, QueueView, ServiceBusBroker
 from sandbox.servicebus._credential import AsyncSandboxTokenCredential, SandboxTokenCredential

@@ -87,7 +87,7 @@ class QueueView:
 
     @property
     def active_count(self) -> int:
-        """Messages waiting to be received or currently locked by a receiver (Service Bus's ActiveMessageCount)."""
+        """Messages waiting or locked by a receiver (Service Bus's ActiveMessageCount)."""
         return self._count(MessageState.ACTIVE, MessageState.LOCKED)
 
     @property

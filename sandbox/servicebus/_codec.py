@@ -1,7 +1,7 @@
 """AMQP 1.0 message sections as the broker sees them: the bare message kept verbatim, the rest rewritten.
 
-Service Bus rewrites the header (delivery count) and message annotations (sequence number, lock expiry) on each
-delivery and adds dead-letter reasons to application properties; everything else travels byte for byte.
+Service Bus rewrites the header (delivery count) and message annotations (sequence number, lock expiry)
+on each delivery and adds dead-letter reasons to application properties; the rest travels byte for byte.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from proton import Data, Described, symbol, timestamp, ubyte, uint, ulong
 
@@ -19,6 +19,7 @@ MESSAGE_ANNOTATIONS = 0x72
 PROPERTIES = 0x73
 APPLICATION_PROPERTIES = 0x74
 DATA = 0x75
+AMQP_VALUE = 0x77
 FOOTER = 0x78
 
 # Field positions inside the properties section (AMQP 1.0 §3.2.4).
@@ -102,7 +103,7 @@ def _sections(encoded: bytes) -> list[tuple[int, Any, bytes]]:
         if not isinstance(value, Described) or consumed <= 0:
             raise MessageFormatError(f"expected a described section at byte {position}")
         raw = bytes(view[position : position + consumed])
-        sections.append((int(value.descriptor), _plain(value.value), raw))
+        sections.append((int(cast(int, value.descriptor)), _plain(value.value), raw))
         position += consumed
     return sections
 
@@ -137,9 +138,9 @@ def decode_message(encoded: bytes) -> AmqpMessage:
 def split_batch(encoded: bytes) -> list[bytes] | None:
     """The inner messages of a batch envelope (format 0x80013700), or None for an ordinary message.
 
-    proton does not expose a transfer's message-format, so a batch is recognised by its shape: every Data section
-    holds a complete encoded message. An application body that is itself an encoded AMQP message would be mistaken
-    for a batch; Service Bus clients never send one.
+    proton does not expose a transfer's message-format, so a batch is recognised by its shape: every Data
+    section holds a complete encoded message. An application body that is itself an encoded AMQP message
+    would be mistaken for a batch; Service Bus clients never send one.
     """
     envelope = decode_message(encoded)
     if not envelope.data_sections or any(code != DATA for code in envelope.body_codes):
@@ -167,9 +168,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _encode(value: Any) -> bytes:
+def _section(code: int, value: Any) -> bytes:
     data = Data()
-    data.put_object(value)
+    data.put_object(Described(ulong(code), value))
     return bytes(data.encode())
 
 
@@ -180,20 +181,20 @@ def encode_for_delivery(
     extra_annotations: dict[str, Any],
     extra_application_properties: dict[str, Any] | None = None,
 ) -> bytes:
-    """The message as the broker hands it to a receiver: fresh header and annotations, bare message as sent."""
-    header = [message.durable, None if message.priority is None else ubyte(message.priority)]
+    """The message as a receiver gets it: fresh header and annotations, the bare message as sent."""
+    header: list[Any] = [message.durable, None if message.priority is None else ubyte(message.priority)]
     header += [None if message.ttl_ms is None else uint(message.ttl_ms), None, uint(delivery_count)]
     annotations = dict(message.annotations)
     annotations.update({symbol(name): value for name, value in extra_annotations.items()})
     parts = [
-        _encode(Described(ulong(HEADER), header)),
-        _encode(Described(ulong(MESSAGE_ANNOTATIONS), annotations)),
+        _section(HEADER, header),
+        _section(MESSAGE_ANNOTATIONS, annotations),
     ]
     parts.append(message.properties_raw)
     application_properties = dict(message.application_properties)
     application_properties.update(extra_application_properties or {})
     if application_properties:
-        parts.append(_encode(Described(ulong(APPLICATION_PROPERTIES), application_properties)))
+        parts.append(_section(APPLICATION_PROPERTIES, application_properties))
     parts.append(message.bare_tail)
     return b"".join(parts)
 
@@ -203,10 +204,10 @@ def encode_value_message(
 ) -> bytes:
     """A management or CBS reply: properties (correlation id), application properties, one amqp-value body."""
     properties = [None, None, None, None, None, correlation_id]
-    parts = [_encode(Described(ulong(PROPERTIES), properties))]
+    parts = [_section(PROPERTIES, properties)]
     if application_properties:
-        parts.append(_encode(Described(ulong(APPLICATION_PROPERTIES), application_properties)))
-    parts.append(_encode(Described(ulong(0x77), body)))
+        parts.append(_section(APPLICATION_PROPERTIES, application_properties))
+    parts.append(_section(AMQP_VALUE, body))
     return b"".join(parts)
 
 
@@ -231,7 +232,7 @@ def decode_value_message(encoded: bytes) -> ValueMessage:
             message_id, reply_to = fields[_MESSAGE_ID], fields[4]
         elif code == APPLICATION_PROPERTIES:
             application_properties = {str(k): v for k, v in (value or {}).items()}
-        elif code == 0x77:
+        elif code == AMQP_VALUE:
             body = value
     return ValueMessage(message_id, None if reply_to is None else str(reply_to), application_properties, body)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from proton import UNDESCRIBED, Array, Data, symbol
 
@@ -62,7 +62,7 @@ class ManagementRequest:
 def handle_management_request(
     queue: Queue, request: ValueMessage, owner: Hashable, now: float
 ) -> ManagementReply:
-    """Run one operation against `queue`; `owner` identifies the receiver link the request is associated with."""
+    """Run one operation against `queue`; `owner` is the receiver link the request is associated with."""
     operation = str(request.application_properties.get("operation", ""))
     handler = _OPERATIONS.get(operation.removeprefix(f"{VENDOR}:"))
     if handler is None:
@@ -85,7 +85,7 @@ def handle_management_request(
 
 
 def _array(kind: int, values: list[Any]) -> Array:
-    return Array(UNDESCRIBED, kind, *values)
+    return Array(cast(Any, UNDESCRIBED), kind, *values)
 
 
 def _renew_lock(request: ManagementRequest) -> ManagementReply:

@@ -101,7 +101,9 @@ class Queue:
         self._messages: dict[int, StoredMessage] = {}
         self._locks: dict[uuid.UUID, StoredMessage] = {}
         self._seen_message_ids: dict[str, float] = {}
-        self._sequence = itertools.count(1) if dead_letter_of is None else dead_letter_of._sequence
+        self._sequence: Iterator[int] = (
+            itertools.count(1) if dead_letter_of is None else dead_letter_of._sequence
+        )
         self.sessions = SessionTable(options.lock_duration)
         self.dead_letter_queue: Queue | None = None
         if dead_letter_of is None:
@@ -142,7 +144,7 @@ class Queue:
     def acquire(
         self, now: float, owner: Hashable, *, session_id: str | None = None, delete: bool = False
     ) -> StoredMessage | None:
-        """The next available message (of `session_id`, for session receivers), locked to `owner` or removed."""
+        """The next available message (of `session_id` for session receivers), locked to `owner` or taken."""
         for message in self._messages.values():
             if message.state is MessageState.ACTIVE and session_id in (None, message.session_id):
                 if self._expire_if_due(message, now):

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
 
 from proton import Condition, Connection, Data, Delivery, Endpoint, Event, Handler, Link, symbol
@@ -34,6 +34,7 @@ from sandbox.servicebus._queue import MessageLockLostError, Outcome, Queue
 from sandbox.servicebus._sessions import SessionLockedError
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 SESSION_FILTER = symbol("com.microsoft:session-filter")
 NEXT_SESSION_TIMEOUT = (
@@ -88,21 +89,31 @@ def _guarded(method: Callable[[BrokerHandler, Event], None]) -> Callable[[Broker
             logger.exception("Service Bus sandbox failed handling %s", event.type)
             endpoint = event.link or event.connection
             if endpoint is not None and not endpoint.state & Endpoint.LOCAL_CLOSED:
-                endpoint.condition = _error(
-                    "amqp:internal-error", "The sandbox broker failed; see its log."
-                )
+                endpoint.condition = _error("amqp:internal-error", "The sandbox broker failed; see its log.")
                 endpoint.close()
 
     return run
 
 
 def _error(condition: str, description: str) -> Condition:
-    """An AMQP error as Service Bus sends it: with a tracking id in `info` (the SDK expects all three fields)."""
+    """An AMQP error as Service Bus sends it, with a tracking id in `info` (the SDK reads all fields)."""
     return Condition(condition, description, {symbol("com.microsoft:tracking-id"): str(uuid.uuid4())})
+
+
+def _present(value: _T | None) -> _T:
+    """The endpoint an event is about; proton's types allow None where the event kind rules it out."""
+    if value is None:
+        raise RuntimeError("proton delivered an event without the endpoint it concerns")
+    return value
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _tag(raw: bytes) -> str:
+    """proton sends a bytes tag as is; its annotations only admit str (which it would UTF-8 encode)."""
+    return cast(str, raw)
 
 
 def _terminus_object(data: Data) -> Any:
@@ -110,7 +121,7 @@ def _terminus_object(data: Data) -> Any:
     return data.get_object() if data.next() else None
 
 
-class BrokerHandler(Handler):  # type: ignore[misc]
+class BrokerHandler(Handler):
     def __init__(
         self,
         queues: Mapping[str, Queue],
@@ -153,29 +164,31 @@ class BrokerHandler(Handler):  # type: ignore[misc]
 
     @_guarded
     def on_connection_bound(self, event: Event) -> None:
-        sasl = event.transport.sasl()
+        sasl = _present(event.transport).sasl()
         sasl.allow_insecure_mechs = True
         sasl.allowed_mechs("ANONYMOUS PLAIN")
-        self._connections[event.connection] = _ConnectionState(next(self._keys))
+        self._connections[_present(event.connection)] = _ConnectionState(next(self._keys))
 
     def on_connection_remote_open(self, event: Event) -> None:
-        if event.connection.state & Endpoint.LOCAL_UNINIT:
-            event.connection.container = "ppmi-sandbox-servicebus"
-            event.connection.open()
+        connection = _present(event.connection)
+        if connection.state & Endpoint.LOCAL_UNINIT:
+            connection.container = "ppmi-sandbox-servicebus"
+            connection.open()
 
     def on_session_remote_open(self, event: Event) -> None:
-        if event.session.state & Endpoint.LOCAL_UNINIT:
-            event.session.open()
+        session = _present(event.session)
+        if session.state & Endpoint.LOCAL_UNINIT:
+            session.open()
 
     def on_connection_remote_close(self, event: Event) -> None:
-        event.connection.close()
+        _present(event.connection).close()
 
     def on_session_remote_close(self, event: Event) -> None:
-        event.session.close()
+        _present(event.session).close()
 
     @_guarded
     def on_transport_closed(self, event: Event) -> None:
-        connection = event.connection
+        connection = _present(event.connection)
         with self._lock:
             for record in [r for r in self._receivers.values() if r.link.connection == connection]:
                 self._forget_receiver(record.link)
@@ -184,20 +197,21 @@ class BrokerHandler(Handler):  # type: ignore[misc]
 
     @_guarded
     def on_link_remote_close(self, event: Event) -> None:
+        link = _present(event.link)
         with self._lock:
-            self._forget_receiver(event.link)
-            self._pending_sessions = [p for p in self._pending_sessions if p.link != event.link]
-            self._outbox.pop(event.link, None)
-            state = self._connections.get(event.link.connection)
-            if state is not None and event.link in state.reply_links:
-                state.reply_links.remove(event.link)
+            self._forget_receiver(link)
+            self._pending_sessions = [p for p in self._pending_sessions if p.link != link]
+            self._outbox.pop(link, None)
+            state = self._connections.get(link.connection)
+            if state is not None and link in state.reply_links:
+                state.reply_links.remove(link)
             self._pump_all()
-        event.link.close()
+        link.close()
 
     # -- attach --------------------------------------------------------------------------------------------
     @_guarded
     def on_link_remote_open(self, event: Event) -> None:
-        link = event.link
+        link = _present(event.link)
         if not link.state & Endpoint.LOCAL_UNINIT:
             return
         link.source.copy(link.remote_source)
@@ -253,14 +267,15 @@ class BrokerHandler(Handler):  # type: ignore[misc]
             if queue.options.requires_session:
                 raise _RefusedError(
                     "amqp:not-allowed",
-                    "It is not possible for an entity that requires sessions to create a non-sessionful receiver.",
+                    "It is not possible for an entity that requires sessions to create a non-sessionful "
+                    "message receiver.",
                 )
             link.open()
             self._receivers[link] = _ReceiveLink(link, queue, owner, delete)
             return
         requested = filters[SESSION_FILTER]
-        # Should this attach end in a refusal, the SDK's attach callback still reads the session filter and the
-        # lock expiry: give it the requested id (empty for "next available") and no expiry so it stays quiet.
+        # Should this attach end in a refusal, the SDK's attach callback still reads the session filter
+        # and the lock expiry: give it the requested id (empty for "next available") and no expiry.
         self._describe_session(link, "" if requested is None else str(requested), None)
         if requested is not None:
             try:
@@ -268,7 +283,8 @@ class BrokerHandler(Handler):  # type: ignore[misc]
             except SessionLockedError as error:
                 raise _RefusedError(
                     "com.microsoft:session-cannot-be-locked",
-                    f"The requested session '{requested}' cannot be accepted. It may be locked by another receiver.",
+                    f"The requested session '{requested}' cannot be accepted. "
+                    "It may be locked by another receiver.",
                 ) from error
             self._open_session_link(_ReceiveLink(link, queue, owner, delete, str(requested)))
             return
@@ -308,11 +324,11 @@ class BrokerHandler(Handler):  # type: ignore[misc]
     @_guarded
     def on_link_flow(self, event: Event) -> None:
         with self._lock:
-            self._pump(event.link)
+            self._pump(_present(event.link))
 
     @_guarded
     def on_delivery(self, event: Event) -> None:
-        link, delivery = event.link, event.delivery
+        link, delivery = _present(event.link), _present(event.delivery)
         with self._lock:
             if link.is_receiver:
                 self._on_incoming(link, delivery)
@@ -388,7 +404,7 @@ class BrokerHandler(Handler):  # type: ignore[misc]
             if self._path(reply.remote_source.address or "") == path
         ]
         same_session = [reply for reply in candidates if reply.session == request_link.session]
-        return (same_session or candidates or [None])[-1]
+        return (same_session or candidates)[-1] if candidates else None
 
     def _on_disposition(self, link: Link, delivery: Delivery) -> None:
         record = self._receivers.get(link)
@@ -417,7 +433,8 @@ class BrokerHandler(Handler):  # type: ignore[misc]
         if state == Delivery.ACCEPTED:
             return Outcome.COMPLETE, None, None
         if state == Delivery.REJECTED:
-            info = {str(k): v for k, v in dict((remote.condition and remote.condition.info) or {}).items()}
+            details: Any = (remote.condition and remote.condition.info) or {}
+            info = {str(k): v for k, v in dict(details).items()}
             reason, description = info.get("DeadLetterReason"), info.get("DeadLetterErrorDescription")
             return Outcome.DEAD_LETTER, _text(reason), _text(description)
         if state == Delivery.MODIFIED and remote.undeliverable:
@@ -436,7 +453,7 @@ class BrokerHandler(Handler):  # type: ignore[misc]
             return
         outbox = self._outbox.get(link)
         while outbox and link.credit > 0:
-            reply = link.delivery(uuid.uuid4().bytes)
+            reply = link.delivery(_tag(uuid.uuid4().bytes))
             link.send(outbox.pop(0))
             link.advance()
             reply.settle()
@@ -448,7 +465,7 @@ class BrokerHandler(Handler):  # type: ignore[misc]
             if message is None:
                 break
             tag = message.lock_token.bytes_le if message.lock_token else uuid.uuid4().bytes
-            delivery = link.delivery(tag)
+            delivery = link.delivery(_tag(tag))
             link.send(message.encode())
             link.advance()
             if message.lock_token is None:

@@ -39,14 +39,15 @@ def _client_options(fully_qualified_namespace: str, *, tls: bool) -> dict[str, A
     host = _host_of(fully_qualified_namespace)
     if not host:
         raise ValueError(
-            f"'{fully_qualified_namespace}' is not a Service Bus namespace: give '<name>.servicebus.windows.net'."
+            f"'{fully_qualified_namespace}' is not a Service Bus namespace: "
+            "give '<name>.servicebus.windows.net'."
         )
     if tls:
         return {}
     if not is_loopback_host(host):
         raise ValueError(
-            f"Refusing to talk to Service Bus at '{host}' without TLS: plain AMQP is only allowed to a loopback "
-            "broker (127.0.0.1, ::1, localhost). Set PPMI_SERVICEBUS_TLS=true for a real namespace."
+            f"Refusing to talk to Service Bus at '{host}' without TLS: plain AMQP is only allowed to a "
+            "loopback broker (127.0.0.1, ::1, localhost). Set PPMI_SERVICEBUS_TLS=true for a real namespace."
         )
     return {"use_tls": False}
 

@@ -8,7 +8,12 @@ import pytest
 from azure.servicebus import ServiceBusClient
 from azure.servicebus.aio import ServiceBusClient as AsyncServiceBusClient
 
-from sandbox.servicebus import AsyncSandboxTokenCredential, QueueOptions, SandboxTokenCredential, ServiceBusBroker
+from sandbox.servicebus import (
+    AsyncSandboxTokenCredential,
+    QueueOptions,
+    SandboxTokenCredential,
+    ServiceBusBroker,
+)
 from shared.clients.servicebus import async_servicebus_client, servicebus_client
 
 SHORT_LOCK = 1.0
@@ -31,7 +36,9 @@ def broker() -> Iterator[ServiceBusBroker]:
 
 @pytest.fixture
 def client(broker: ServiceBusBroker) -> Iterator[ServiceBusClient]:
-    with servicebus_client(broker.fully_qualified_namespace, SandboxTokenCredential(), tls=False) as connected:
+    with servicebus_client(
+        broker.fully_qualified_namespace, SandboxTokenCredential(), tls=False
+    ) as connected:
         yield connected
 
 

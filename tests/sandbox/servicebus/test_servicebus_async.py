@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusMessage, ServiceBusSubQueue
+from azure.servicebus import (
+    NEXT_AVAILABLE_SESSION,
+    ServiceBusMessage,
+    ServiceBusReceivedMessage,
+    ServiceBusSubQueue,
+)
 from azure.servicebus.aio import ServiceBusClient
 
 from sandbox.servicebus import ServiceBusBroker
@@ -17,7 +22,7 @@ async def test_async_client_sends_receives_abandons_and_completes(
         assert [str(m) for m in await receiver.peek_messages(max_message_count=5)] == ["one", "two"]
         first = (await receiver.receive_messages(max_wait_time=5))[0]
         await receiver.abandon_message(first)
-        received = []
+        received: list[ServiceBusReceivedMessage] = []
         while len(received) < 2:
             received += await receiver.receive_messages(max_message_count=2, max_wait_time=5)
         assert [(str(m), m.delivery_count) for m in received] == [("one", 1), ("two", 0)]
@@ -36,7 +41,9 @@ async def test_async_session_receiver_takes_the_next_available_session_and_keeps
 ) -> None:
     async with async_client.get_queue_sender("work") as sender:
         await sender.send_messages(ServiceBusMessage("step 1", session_id="identity-7"))
-    async with async_client.get_queue_receiver("work", session_id=NEXT_AVAILABLE_SESSION, max_wait_time=5) as receiver:
+    async with async_client.get_queue_receiver(
+        "work", session_id=NEXT_AVAILABLE_SESSION, max_wait_time=5
+    ) as receiver:
         assert receiver.session.session_id == "identity-7"
         (message,) = await receiver.receive_messages(max_wait_time=5)
         await receiver.session.set_state(b"done")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusClient, ServiceBusMessage
-from azure.servicebus.exceptions import OperationTimeoutError, SessionCannotBeLockedError, SessionLockLostError
+from azure.servicebus.exceptions import (
+    OperationTimeoutError,
+    SessionCannotBeLockedError,
+    SessionLockLostError,
+)
 
 from sandbox.servicebus import ServiceBusBroker
 from tests.sandbox.servicebus.conftest import SHORT_LOCK
