@@ -1,0 +1,42 @@
+"""Why a plug-in gets no token: the chain identity → FIC → row → binding → grants, checked link by link."""
+
+from shared.diagnosis._checks import diagnose
+from shared.diagnosis._findings import Checked, Evidence, Finding, Report, Severity
+from shared.diagnosis._state import (
+    ComponentTarget,
+    DataverseRefusal,
+    Expectation,
+    ExpectedGrant,
+    ExpectedSigner,
+    Observation,
+    ObservedComponent,
+    ObservedCredential,
+    ObservedGrant,
+    ObservedIdentity,
+    ObservedRow,
+)
+from shared.diagnosis._subjects import SegmentDifference, SubjectFacts, parse_subject, subject_differences
+
+__all__ = [
+    "Checked",
+    "ComponentTarget",
+    "DataverseRefusal",
+    "Evidence",
+    "Expectation",
+    "ExpectedGrant",
+    "ExpectedSigner",
+    "Finding",
+    "Observation",
+    "ObservedComponent",
+    "ObservedCredential",
+    "ObservedGrant",
+    "ObservedIdentity",
+    "ObservedRow",
+    "Report",
+    "SegmentDifference",
+    "Severity",
+    "SubjectFacts",
+    "diagnose",
+    "parse_subject",
+    "subject_differences",
+]
