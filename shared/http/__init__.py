@@ -1,12 +1,13 @@
 """The one async HTTP layer: auth, timeouts, retries honouring `Retry-After`, pacing, error classes."""
 
-from shared.http._client import Call, HttpClient, backoff_seconds, retry_after_seconds
+from shared.http._client import Backoff, Call, HttpClient, retry_after_seconds
 from shared.http._clock import Clock, SystemClock, VirtualClock
 from shared.http._pacing import DEFAULT_RATES, PaceKey, Pacing, Rate, TokenBucket
 from shared.http._transport import ConnectToTransport, build_transport, tls_context
 
 __all__ = [
     "DEFAULT_RATES",
+    "Backoff",
     "Call",
     "Clock",
     "ConnectToTransport",
@@ -17,7 +18,6 @@ __all__ = [
     "SystemClock",
     "TokenBucket",
     "VirtualClock",
-    "backoff_seconds",
     "build_transport",
     "retry_after_seconds",
     "tls_context",

@@ -17,9 +17,19 @@ from shared.http._clock import Clock, SystemClock
 from shared.http._pacing import PaceKey, Pacing
 from shared.settings import is_loopback
 
-BACKOFF_BASE_SECONDS = 0.5
-BACKOFF_CAP_SECONDS = 30.0
-SLOW_RETRY_FLOOR_SECONDS = 2.0  # races (FIC 409, PrincipalNotFound) need seconds, not milliseconds, to settle
+
+@dataclass(frozen=True)
+class Backoff:
+    """Full-jitter exponential backoff; slow retries start from a floor because races need time to settle."""
+
+    base_seconds: float = 0.5
+    cap_seconds: float = 30.0
+    slow_floor_seconds: float = 2.0  # FIC 409 and PrincipalNotFound settle in seconds, not milliseconds
+
+    def seconds(self, attempt: int, retry: Retry, rng: random.Random) -> float:
+        ceiling = min(self.cap_seconds, self.base_seconds * 2**attempt)
+        floor = self.slow_floor_seconds if retry is Retry.RETRYABLE_SLOWLY else 0.0
+        return floor + rng.uniform(0, ceiling)
 
 
 @dataclass(frozen=True)
@@ -58,13 +68,6 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     return max(0.0, moment.timestamp() - wall)
 
 
-def backoff_seconds(attempt: int, retry: Retry, rng: random.Random) -> float:
-    """Full-jitter exponential backoff; slow retries add a floor so races have time to settle."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
-    floor = SLOW_RETRY_FLOOR_SECONDS if retry is Retry.RETRYABLE_SLOWLY else 0.0
-    return floor + rng.uniform(0, ceiling)
-
-
 def _error_detail(response: httpx.Response) -> tuple[str, str]:
     """The service's own (code, message) from the ARM / Graph / Dataverse error body, or the raw text."""
     try:
@@ -91,6 +94,7 @@ class HttpClient:
         clock: Clock | None = None,
         timeout_seconds: float = 30.0,
         retry_budget_seconds: float = 60.0,
+        backoff: Backoff | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout_seconds, follow_redirects=False)
@@ -98,6 +102,7 @@ class HttpClient:
         self.pacing = pacing
         self.clock = clock or SystemClock()
         self._budget = retry_budget_seconds
+        self._backoff = backoff or Backoff()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._not_before: dict[str, float] = {}
 
@@ -126,7 +131,7 @@ class HttpClient:
                 if not isinstance(error, TransientError):
                     raise
                 retry = classify(error.status, error.code) if error.status is not None else Retry.RETRYABLE
-                delay = max(error.retry_after, backoff_seconds(attempt, retry, self._rng))
+                delay = max(error.retry_after, self._backoff.seconds(attempt, retry, self._rng))
                 if self.clock.now() + delay > deadline:
                     error.retry_after = delay
                     raise

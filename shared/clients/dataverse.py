@@ -1,0 +1,220 @@
+"""Dataverse Web API: `managedidentity` rows, plug-in component binding, application users, subject check.
+
+The organisation URL only ever comes from the environments API and must pass `dataverse_origin` first: a
+forged URL would otherwise receive the service's bearer token.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
+
+from shared.errors import InvalidInputError, ResourceExistsError, ResourceNotFoundError
+from shared.http import Call, HttpClient
+from shared.policy import Policy
+
+API = "/api/data/v9.2"
+HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+CREDENTIAL_SOURCE_MANAGED = 2
+SUBJECT_SCOPE_ENVIRONMENT = 1
+
+ComponentKind = Literal["pluginassembly", "pluginpackage"]
+COMPONENT_SETS: dict[ComponentKind, str] = {
+    "pluginassembly": "pluginassemblies",
+    "pluginpackage": "pluginpackages",
+}
+
+
+def dataverse_origin(url: str, policy: Policy) -> str:
+    """`https://host` of a Dataverse URL the policy allows, or `InvalidInputError` saying what is wrong."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    problem = None
+    if parts.scheme != "https":
+        problem = "is not https"
+    elif parts.username is not None or parts.password is not None:
+        problem = "carries user information"
+    elif parts.port is not None:
+        problem = "names a port"
+    elif _is_ip_literal(host):
+        problem = "is an IP address"
+    elif not policy.dataverse_host_allowed(host):
+        problem = f"is not under an allowed host suffix ({', '.join(policy.allowed_dataverse_host_suffixes)})"
+    if problem is not None:
+        raise InvalidInputError(f"the Dataverse URL {url!r} {problem}", field="url")
+    return f"https://{host}"
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ManagedIdentityRow:
+    id: str
+    application_id: str | None
+    tenant_id: str | None
+    credential_source: int | None
+    subject_scope: int | None
+    version: int | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Component:
+    """A plug-in assembly or package row and the `managedidentity` it is bound to."""
+
+    kind: ComponentKind
+    id: str
+    name: str
+    managed_identity_id: str | None
+
+
+class DataverseClient:
+    """One organisation's Web API; concurrency is capped per organisation by the HTTP layer."""
+
+    def __init__(self, http: HttpClient, origin: str) -> None:
+        self._http = http
+        self.origin = origin
+        self._scope = f"{origin}/.default"
+        self._host = urlsplit(origin).hostname or origin
+
+    def _call(self, method: str, path: str, template: str, *, json: object = None, **headers: str) -> Call:
+        return Call(
+            service="dataverse",
+            method=method,
+            url=f"{self.origin}{API}{path}",
+            template=f"{API}{template}",
+            scope=self._scope,
+            json=json,
+            headers={
+                **HEADERS,
+                **({"Content-Type": "application/json"} if json is not None else {}),
+                **headers,
+            },
+            organisation=self._host,
+        )
+
+    async def _get(self, call: Call) -> dict[str, Any] | None:
+        try:
+            body: dict[str, Any] = (await self._http.send(call)).json()
+        except ResourceNotFoundError:
+            return None
+        return body
+
+    # -- managedidentities --------------------------------------------------------------------------------
+
+    async def get_managed_identity(self, row_id: str) -> ManagedIdentityRow | None:
+        select = "applicationid,tenantid,credentialsource,subjectscope,version,name"
+        body = await self._get(
+            self._call("GET", f"/managedidentities({row_id})?$select={select}", "/managedidentities({id})")
+        )
+        return None if body is None else _managed_identity(body)
+
+    async def create_managed_identity(self, row_id: str, values: Mapping[str, Any]) -> bool:
+        """Create-only with the client-chosen key; False when a row with that key already exists."""
+        call = self._call(
+            "PATCH",
+            f"/managedidentities({row_id})",
+            "/managedidentities({id})",
+            json=dict(values),
+            **{"If-None-Match": "*"},
+        )
+        try:
+            await self._http.send(call)
+        except ResourceExistsError:
+            return False
+        return True
+
+    async def update_managed_identity(self, row_id: str, changes: Mapping[str, Any]) -> None:
+        """Update-only (`If-Match: *`): a missing row is reported, never silently recreated."""
+        call = self._call(
+            "PATCH",
+            f"/managedidentities({row_id})",
+            "/managedidentities({id})",
+            json=dict(changes),
+            **{"If-Match": "*"},
+        )
+        await self._http.send(call)
+
+    async def delete_managed_identity(self, row_id: str) -> bool:
+        try:
+            await self._http.send(
+                self._call("DELETE", f"/managedidentities({row_id})", "/managedidentities({id})")
+            )
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    # -- plug-in components --------------------------------------------------------------------------------
+
+    async def get_component(self, kind: ComponentKind, component_id: str) -> Component | None:
+        entity_set = COMPONENT_SETS[kind]
+        body = await self._get(
+            self._call(
+                "GET",
+                f"/{entity_set}({component_id})?$select=_managedidentityid_value,name",
+                f"/{entity_set}({{id}})",
+            )
+        )
+        if body is None:
+            return None
+        bound = body.get("_managedidentityid_value")
+        return Component(
+            kind, component_id, str(body.get("name") or ""), str(bound).lower() if bound else None
+        )
+
+    async def bind_component(self, kind: ComponentKind, component_id: str, managed_identity_id: str) -> None:
+        entity_set = COMPONENT_SETS[kind]
+        body = {"managedidentityid@odata.bind": f"/managedidentities({managed_identity_id})"}
+        call = self._call(
+            "PATCH",
+            f"/{entity_set}({component_id})",
+            f"/{entity_set}({{id}})",
+            json=body,
+            **{"If-Match": "*"},
+        )
+        await self._http.send(call)
+
+    async def component_fic_subject(self, kind: ComponentKind, component_id: str) -> str | None:
+        """What Dataverse itself computes as the FIC subject; None when the function is not available."""
+        path = f"/GetComponentManagedIdentityFIC(ComponentId={component_id},ComponentName='{quote(kind)}')"
+        body = await self._get(self._call("GET", path, "/GetComponentManagedIdentityFIC(...)"))
+        if body is None:
+            return None
+        subject = body.get("FICSubject")
+        return str(subject) if subject else None
+
+    # -- application users --------------------------------------------------------------------------------
+
+    async def application_user_exists(self, application_id: str) -> bool:
+        path = f"/systemusers?$select=systemuserid&$filter=applicationid eq {application_id}"
+        body = await self._get(self._call("GET", path, "/systemusers?$filter=applicationid eq {appId}"))
+        return bool(body and body.get("value"))
+
+
+def _managed_identity(body: Mapping[str, Any]) -> ManagedIdentityRow:
+    def text(key: str) -> str | None:
+        value = body.get(key)
+        return str(value).lower() if value else None
+
+    def number(key: str) -> int | None:
+        value = body.get(key)
+        return int(value) if isinstance(value, int) else None
+
+    return ManagedIdentityRow(
+        id=str(body.get("managedidentityid", "")).lower(),
+        application_id=text("applicationid"),
+        tenant_id=text("tenantid"),
+        credential_source=number("credentialsource"),
+        subject_scope=number("subjectscope"),
+        version=number("version"),
+        name=body.get("name"),
+    )

@@ -1,0 +1,88 @@
+"""Microsoft Graph: federated identity credentials on an app registration (`app-registration` strategy)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from shared.clients.arm import StoredCredential, credential_from
+from shared.errors import ResourceNotFoundError
+from shared.fic import FederatedCredential
+from shared.http import Call, HttpClient, PaceKey
+
+_FICS = "/v1.0/applications/{objectId}/federatedIdentityCredentials"
+_FIC = _FICS + "(name='{name}')"
+
+
+class GraphClient:
+    """FIC reads and writes on one tenant's applications, paced per application."""
+
+    def __init__(self, http: HttpClient, base_url: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._scope = f"{self._base}/.default"
+
+    def _call(
+        self, method: str, path: str, template: str, *, json: object = None, pace: tuple[PaceKey, ...] = ()
+    ) -> Call:
+        return Call(
+            service="graph",
+            method=method,
+            url=self._base + path,
+            template=template,
+            scope=self._scope,
+            json=json,
+            pace=pace,
+        )
+
+    async def list_federated_credentials(self, application_object_id: str) -> list[StoredCredential]:
+        call = self._call("GET", _FICS.format(objectId=application_object_id), _FICS)
+        found: list[StoredCredential] = []
+        while True:
+            body = (await self._http.send(call)).json()
+            found.extend(credential_from(item) for item in body.get("value", []))
+            link = body.get("@odata.nextLink")
+            if not link or not str(link).startswith(self._base + "/"):
+                return found
+            call = self._call("GET", str(link).removeprefix(self._base), _FICS)
+
+    async def get_federated_credential(
+        self, application_object_id: str, name: str
+    ) -> StoredCredential | None:
+        path = _FIC.format(objectId=application_object_id, name=quote(name))
+        try:
+            response = await self._http.send(self._call("GET", path, _FIC))
+        except ResourceNotFoundError:
+            return None
+        return credential_from(response.json())
+
+    async def upsert_federated_credential(
+        self, application_object_id: str, name: str, credential: FederatedCredential
+    ) -> bool:
+        """PATCH by name creates or updates; True when created (201)."""
+        body = {
+            "issuer": credential.issuer,
+            "subject": credential.subject,
+            "audiences": [credential.audience],
+        }
+        call = self._call(
+            "PATCH",
+            _FIC.format(objectId=application_object_id, name=quote(name)),
+            _FIC,
+            json=body,
+            pace=(PaceKey("graph-writes-per-application", application_object_id),),
+        )
+        response = await self._http.send(call)
+        return response.status_code == 201
+
+    async def delete_federated_credential(self, application_object_id: str, name: str) -> bool:
+        call = self._call(
+            "DELETE",
+            _FIC.format(objectId=application_object_id, name=quote(name)),
+            _FIC,
+            pace=(PaceKey("graph-writes-per-application", application_object_id),),
+        )
+        try:
+            await self._http.send(call)
+        except ResourceNotFoundError:
+            return False
+        return True
