@@ -1,0 +1,139 @@
+"""Reading the pipeline templates the way their runners would: steps, declared inputs, the usage example."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ALM = Path(__file__).resolve().parents[2] / "alm"
+GITHUB = ALM / "github" / "ppmi-plugin.yml"
+AZURE_DEVOPS = ALM / "azure-devops" / "ppmi-plugin.yml"
+
+# Template expressions: `${{ inputs.x }}` (GitHub), `${{ parameters.x }}` (Azure DevOps), `${{ runner.temp }}`
+EXPRESSION = re.compile(r"\$\{\{\s*([A-Za-z]+)\.([A-Za-z0-9_.-]+)\s*\}\}")
+# `$(Agent.TempDirectory)`: Azure DevOps macros; `$(tail -n 1 f)` (shell substitution) has spaces and stays.
+MACRO = re.compile(r"\$\(([A-Za-z][A-Za-z0-9_.]*)\)")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step's script, the shell that runs it, its environment and its name as the log shows it."""
+
+    name: str
+    script: str
+    shell: str
+    env: dict[str, str]
+    id: str | None
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    document: dict[Any, Any]
+    inputs: dict[str, dict[str, Any]]
+    expression_context: str
+    steps: list[Step]
+    usage: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    def step(self, step_id: str) -> Step:
+        return next(step for step in self.steps if step.id == step_id)
+
+
+def _usage_example(path: Path) -> dict[str, Any]:
+    """The last header paragraph indented under '#   ': the YAML a caller pastes."""
+    header = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line[1:])
+    paragraphs = "\n".join(header).split("\n\n")
+    usage = [
+        text for text in paragraphs if all(line.startswith("   ") for line in text.strip("\n").split("\n"))
+    ]
+    loaded: dict[str, Any] = yaml.safe_load(textwrap.dedent(usage[-1]))
+    return loaded
+
+
+def load_github() -> Template:
+    document = yaml.safe_load(GITHUB.read_text(encoding="utf-8"))
+    # YAML 1.1 reads the key `on` as the boolean true.
+    inputs = document[True]["workflow_call"]["inputs"]
+    steps = [
+        Step(
+            name=step.get("name", step.get("uses", "")),
+            script=step["run"],
+            shell=step.get("shell", "bash"),
+            env={key: str(value) for key, value in step.get("env", {}).items()},
+            id=step.get("id"),
+        )
+        for step in document["jobs"]["plugin"]["steps"]
+        if "run" in step
+    ]
+    usage = _usage_example(GITHUB)["jobs"]["plugin"]["with"]
+    return Template(GITHUB, document, inputs, "inputs", steps, usage)
+
+
+def _azure_devops_steps(raw_steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flattens `${{ if ... }}:` blocks, as template expansion would when the condition holds."""
+    flat: list[dict[str, Any]] = []
+    for step in raw_steps:
+        key = next(iter(step))
+        if key.startswith("${{"):
+            flat.extend(_azure_devops_steps(step[key]))
+        else:
+            flat.append(step)
+    return flat
+
+
+def _azure_devops_step(step: dict[str, Any]) -> Step | None:
+    env = {key: str(value) for key, value in step.get("env", {}).items()}
+    name = step.get("displayName", step.get("task", ""))
+    for shell in ("pwsh", "bash", "script"):
+        if shell in step:
+            return Step(name, step[shell], "pwsh" if shell == "pwsh" else "bash", env, step.get("name"))
+    inputs = step.get("inputs", {})
+    if "inlineScript" in inputs:
+        shell = "bash" if inputs["scriptType"] == "bash" else "pwsh"
+        return Step(name, inputs["inlineScript"], shell, env, step.get("name"))
+    return None
+
+
+def load_azure_devops() -> Template:
+    document = yaml.safe_load(AZURE_DEVOPS.read_text(encoding="utf-8"))
+    inputs = {parameter["name"]: parameter for parameter in document["parameters"]}
+    job = document["jobs"][0]
+    steps = [
+        parsed
+        for step in _azure_devops_steps(job["steps"])
+        if (parsed := _azure_devops_step(step)) is not None
+    ]
+    usage = _usage_example(AZURE_DEVOPS)["jobs"][0]["parameters"]
+    return Template(AZURE_DEVOPS, document, inputs, "parameters", steps, usage)
+
+
+def used_inputs(template: Template) -> set[str]:
+    return {
+        name for context, name in EXPRESSION.findall(template.text) if context == template.expression_context
+    }
+
+
+def expand(text: str, template: Template, values: dict[str, Any], macros: dict[str, str]) -> str:
+    """Replace template expressions and macros the way the runner does before the shell sees the script."""
+
+    def expression(match: re.Match[str]) -> str:
+        context, name = match.groups()
+        if context == template.expression_context:
+            return str(values[name])
+        return macros[f"{context}.{name}"]
+
+    expanded = EXPRESSION.sub(expression, text)
+    return MACRO.sub(lambda match: macros.get(match.group(1), match.group(0)), expanded)

@@ -1,0 +1,257 @@
+"""Pipeline templates: parameterised, secretless, in order; every ppmi command in them is one ppmi accepts.
+
+The publish step's own script runs under bash with a stand-in `ppmi` that records its arguments and answers
+with a chosen exit code, so what a pipeline user sees (the step fails, the reason is in the log) is real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.cli import build_parser
+from shared.cli.publish import EXIT_FAILED, EXIT_REJECTED, EXIT_SUCCEEDED, EXIT_TIMEOUT
+from shared.events import EVENT_TYPES
+from tests.alm.pipelines import Template, expand, load_azure_devops, load_github, used_inputs
+
+LOADERS: dict[str, Callable[[], Template]] = {"github": load_github, "azure-devops": load_azure_devops}
+BASH = shutil.which("bash")
+needs_bash = pytest.mark.skipif(BASH is None, reason="bash runs the pipeline scripts")
+
+RUNNER_VARIABLES = {
+    "GITHUB_RUN_ID": "9876543210",
+    "GITHUB_RUN_ATTEMPT": "2",
+    "GITHUB_REPOSITORY": "contoso/plugins",
+    "BUILD_BUILDID": "4321",
+    "SYSTEM_JOBATTEMPT": "1",
+    "SYSTEM_TEAMPROJECTID": "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+}
+
+FAKE_PPMI = """\
+#!{python}
+import json, os, sys
+with open(os.environ["FAKE_PPMI_CALLS"], "a") as calls:
+    calls.write(json.dumps(sys.argv[1:]) + "\\n")
+print(os.environ["FAKE_PPMI_OUTPUT"])
+sys.exit(int(os.environ["FAKE_PPMI_EXIT"]))
+"""
+
+
+@pytest.fixture(params=sorted(LOADERS))
+def template(request: pytest.FixtureRequest) -> Template:
+    loader: Callable[[], Template] = LOADERS[request.param]
+    return loader()
+
+
+def values_for(template: Template) -> dict[str, Any]:
+    """What a caller would pass: the declared defaults, then the usage example in the template's header."""
+    defaults = {name: spec["default"] for name, spec in template.inputs.items() if "default" in spec}
+    return defaults | template.usage
+
+
+@dataclass(frozen=True)
+class StepRun:
+    returncode: int
+    log: str
+    calls: list[list[str]]
+    outputs: str
+
+
+def run_publish_step(
+    template: Template, tmp_path: Path, *, component_type: str, exit_code: int, output: str
+) -> StepRun:
+    """The publish step's script, expanded as the runner would, under bash, with the stand-in ppmi."""
+    assert BASH is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "ppmi"
+    fake.write_text(FAKE_PPMI.format(python=sys.executable))
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    calls, outputs = tmp_path / "calls.jsonl", tmp_path / "github-output"
+    calls.write_text("")
+    outputs.write_text("")
+    (tmp_path / "signing").mkdir(exist_ok=True)
+
+    values = values_for(template)
+    key = "component-type" if "component-type" in values else "componentType"
+    values[key] = component_type
+    macros = {"runner.temp": str(tmp_path), "Agent.TempDirectory": str(tmp_path)}
+    step = template.step("publish")
+    env = {name: expand(value, template, values, macros) for name, value in step.env.items()}
+    completed = subprocess.run(  # noqa: S603 - a fixed interpreter running the template's own script
+        [BASH, "-c", expand(step.script, template, values, macros)],
+        cwd=tmp_path,
+        env={
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "CERTIFICATE_DIR": str(tmp_path / "signing"),
+            "GITHUB_OUTPUT": str(outputs),
+            "FAKE_PPMI_CALLS": str(calls),
+            "FAKE_PPMI_OUTPUT": output,
+            "FAKE_PPMI_EXIT": str(exit_code),
+            **RUNNER_VARIABLES,
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return StepRun(
+        returncode=completed.returncode,
+        log=completed.stdout + completed.stderr,
+        calls=[json.loads(line) for line in calls.read_text().splitlines()],
+        outputs=outputs.read_text(),
+    )
+
+
+def test_github_template_is_a_reusable_workflow_with_described_typed_inputs() -> None:
+    template = load_github()
+
+    assert set(template.document[True]) == {"workflow_call"}
+    for name, spec in template.inputs.items():
+        assert spec["type"] in {"string", "number", "boolean"}, name
+        assert spec["description"], name
+
+
+def test_azure_devops_template_is_a_job_template_with_typed_parameters() -> None:
+    template = load_azure_devops()
+
+    assert set(template.document) == {"parameters", "jobs"}
+    assert all(spec["type"] in {"string", "number", "boolean"} for spec in template.inputs.values())
+
+
+def test_every_input_used_is_declared_and_every_declared_input_is_used(template: Template) -> None:
+    assert used_inputs(template) == set(template.inputs)
+
+
+def test_usage_example_in_the_header_gives_every_required_input_and_nothing_unknown(
+    template: Template,
+) -> None:
+    required = {name for name, spec in template.inputs.items() if "default" not in spec}
+
+    assert required <= set(template.usage) <= set(template.inputs)
+
+
+def test_templates_hold_no_secret_and_sign_in_by_federation(template: Template) -> None:
+    text = template.text
+
+    assert not re.search(r"secrets\.|client-?secret|password|creds:|--clientSecret", text, re.IGNORECASE)
+    if template.path.parent.name == "github":
+        job = template.document["jobs"]["plugin"]
+        assert job["permissions"]["id-token"] == "write"
+        assert "--githubFederated" in text
+    else:
+        assert "--azureDevOpsFederated" in text
+        assert "$(System.OidcRequestUri)" in text
+
+
+def test_steps_build_then_sign_then_register_then_publish(template: Template) -> None:
+    scripts = [step.script for step in template.steps]
+
+    def first(pattern: str) -> int:
+        return next(index for index, script in enumerate(scripts) if re.search(pattern, script))
+
+    build, sign, pack_sign = (
+        first(r"dotnet build"),
+        first(r"signtool.*sign /fd SHA256"),
+        first(r"dotnet nuget sign"),
+    )
+    fetch, push, publish = (
+        first(r"az keyvault secret download"),
+        first(r"pac plugin push"),
+        first(r"ppmi publish"),
+    )
+    assert build < fetch < sign < pack_sign < push < publish
+    assert "--timestamper" in scripts[pack_sign]
+    assert "/tr " in scripts[sign]
+
+
+@needs_bash
+@pytest.mark.parametrize("component_type", ["package", "assembly"])
+def test_every_ppmi_invocation_is_one_the_cli_accepts(
+    template: Template, component_type: str, tmp_path: Path
+) -> None:
+    run = run_publish_step(
+        template, tmp_path, component_type=component_type, exit_code=EXIT_SUCCEEDED, output="succeeded"
+    )
+
+    assert run.returncode == 0, run.log
+    [argv] = run.calls
+    arguments = build_parser().parse_args(argv)
+    assert arguments.type == f"ppmi.plugin{component_type}.registered"
+    assert arguments.type in EVENT_TYPES
+    assert arguments.wait
+    assert arguments.environment_id == template.usage.get(
+        "environment-id", template.usage.get("environmentId")
+    )
+    assert arguments.certificate == tmp_path / "signing" / "signing.cer"
+    assert (
+        RUNNER_VARIABLES["BUILD_BUILDID" if "azure" in str(template.path) else "GITHUB_RUN_ID"]
+        in arguments.id
+    )
+
+
+def test_every_ppmi_command_line_in_the_templates_is_covered(template: Template) -> None:
+    command_lines = [
+        line
+        for step in template.steps
+        for line in step.script.splitlines()
+        if line.strip().startswith("ppmi ")
+    ]
+
+    # One per component type, both run by the test above; nothing else calls ppmi.
+    assert len(command_lines) == 2
+    assert all(step.id == "publish" for step in template.steps if "ppmi publish" in step.script)
+
+
+@needs_bash
+@pytest.mark.parametrize(
+    ("exit_code", "outcome", "last_line"),
+    [
+        (EXIT_FAILED, "failed", "failed: the identity holds 20 federated credentials, the most Entra allows"),
+        (EXIT_REJECTED, "rejected", "rejected: the signer 'CN=Unknown' is not in trustedSigners"),
+        (
+            EXIT_TIMEOUT,
+            "timeout",
+            "ppmi publish: no result within 600s; the event is queued and may still finish",
+        ),
+    ],
+)
+def test_an_outcome_other_than_succeeded_fails_the_step_with_the_reason_in_the_log(
+    template: Template, tmp_path: Path, exit_code: int, outcome: str, last_line: str
+) -> None:
+    run = run_publish_step(
+        template, tmp_path, component_type="package", exit_code=exit_code, output=last_line
+    )
+
+    assert run.returncode == exit_code
+    error_line = next(
+        line for line in run.log.splitlines() if "::error" in line or "logissue type=error" in line
+    )
+    assert last_line in error_line
+    assert f"ppmi {outcome}" in error_line
+    assert f"outcome={outcome}" in run.outputs or f"isOutput=true]{outcome}" in run.log
+
+
+@needs_bash
+def test_a_succeeded_outcome_passes_and_is_reported_as_the_step_output(
+    template: Template, tmp_path: Path
+) -> None:
+    run = run_publish_step(
+        template, tmp_path, component_type="assembly", exit_code=EXIT_SUCCEEDED, output="succeeded"
+    )
+
+    assert run.returncode == 0
+    assert "succeeded" in run.log
+    assert "outcome=succeeded" in run.outputs or "isOutput=true]succeeded" in run.log
