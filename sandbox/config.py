@@ -21,8 +21,12 @@ class DataverseLimits:
 
 @dataclass
 class ManagedIdentityRates:
-    """Managed identity resource provider rates in requests per second (domain.md §4 "Throttling")."""
+    """Managed identity provider rates, requests per second per tenant / subscription / identity (§4)."""
 
+    write_per_tenant: float = 10.0
+    read_per_tenant: float = 30.0
+    list_per_tenant: float = 15.0
+    delete_per_tenant: float = 10.0
     write_per_subscription: float = 2.0
     write_per_identity: float = 0.25
     read_per_subscription: float = 10.0

@@ -7,12 +7,20 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.errors import error_response
+from sandbox.dataverse_tables import (
+    COMPONENT_SETS,
+    GUID,
+    PRIVILEGE_VERB,
+    TABLES,
+    Table,
+    missing_row,
+    odata_error,
+    value_problem,
+)
 from sandbox.odata import GUID_TEXT, ODataQueryError, parse_filter, project, row_matches
 from sandbox.plugin_subjects import plugin_subject
 from sandbox.routing import Call, Refusal, Route, StandIn
@@ -20,63 +28,10 @@ from sandbox.runtime import Runtime
 from sandbox.state import Organization, Row
 
 BASE = r"/api/data/v9\.[012]"
-GUID = re.compile(rf"^{GUID_TEXT}$")
 BIND = re.compile(rf"^(?:https://[^/]+{BASE})?/?managedidentities\((?P<id>{GUID_TEXT})\)$")
+PAGE_SIZE = re.compile(r"odata\.maxpagesize=(\d+)")
+DEFAULT_PAGE_SIZE = 5000
 FUNCTION_ARGUMENT = re.compile(r"(?P<name>\w+)=(?P<value>'[^']*'|[^,]+)")
-
-
-@dataclass(frozen=True)
-class Table:
-    logical_name: str
-    key: str
-    writable: dict[str, str] = field(default_factory=dict)  # column -> kind: guid | int | text | choice:<max>
-    creatable: bool = False
-
-
-TABLES = {
-    "managedidentities": Table(
-        "managedidentity",
-        "managedidentityid",
-        {
-            "applicationid": "guid",
-            "tenantid": "guid",
-            "credentialsource": "choice:3",
-            "subjectscope": "choice:2",
-            "version": "int",
-            "name": "text",
-        },
-        creatable=True,
-    ),
-    "pluginassemblies": Table("pluginassembly", "pluginassemblyid", {"description": "text"}),
-    "pluginpackages": Table("pluginpackage", "pluginpackageid", {"description": "text"}),
-    "systemusers": Table("systemuser", "systemuserid"),
-}
-COMPONENT_SETS = {"pluginassembly": "pluginassemblies", "pluginpackage": "pluginpackages"}
-PRIVILEGE_VERB = {"GET": "Read", "POST": "Create", "PATCH": "Write", "DELETE": "Delete"}
-
-
-def odata_error(status: int, code: str, message: str) -> web.Response:
-    response = error_response("dataverse", status, code, message)
-    response.headers["OData-Version"] = "4.0"
-    return response
-
-
-def missing_row(table: Table, row_id: str) -> web.Response:
-    return odata_error(404, "0x80040217", f"{table.logical_name} With Id = {row_id} Does Not Exist")
-
-
-def _value_problem(column: str, kind: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if kind == "guid" and not (isinstance(value, str) and GUID.match(value)):
-        return f"Invalid value for '{column}': expected a GUID."
-    if kind == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
-        return f"Invalid value for '{column}': expected an integer."
-    if kind.startswith("choice:") and not (isinstance(value, int) and 0 <= value <= int(kind.split(":")[1])):
-        return f"'{value}' is not a valid value for the choice column '{column}'."
-    if kind == "text" and not (isinstance(value, str) and len(value) <= 100):
-        return f"Invalid value for '{column}': expected text of at most 100 characters."
-    return None
 
 
 class Dataverse(StandIn):
@@ -220,7 +175,22 @@ class Dataverse(StandIn):
             if not top.isdigit():
                 return odata_error(400, "0x80060888", f"Invalid value for $top: '{top}'.")
             rows = rows[: int(top)]
-        return web.json_response({"@odata.context": self._context(org, call.params["set"]), "value": rows})
+        return web.json_response(self._page(call, org, rows))
+
+    def _page(self, call: Call, org: Organization, rows: list[Row]) -> dict[str, Any]:
+        """One page; `Prefer: odata.maxpagesize=N` sets its size, `@odata.nextLink` leads on."""
+        body: dict[str, Any] = {"@odata.context": self._context(org, call.params["set"])}
+        token = call.query.get("$skiptoken", "")
+        skip = int(token) if token.isdigit() else 0
+        size = PAGE_SIZE.search(call.request.headers.get("Prefer", ""))
+        page_size = max(1, int(size.group(1))) if size else DEFAULT_PAGE_SIZE
+        body["value"] = rows[skip : skip + page_size]
+        if skip + page_size < len(rows):
+            next_url = call.request.url.with_scheme("https").update_query(
+                {"$skiptoken": str(skip + page_size)}
+            )
+            body["@odata.nextLink"] = str(next_url)
+        return body
 
     async def get_row(self, call: Call) -> web.StreamResponse:
         org, table = call.organization, self._table(call)
@@ -251,7 +221,7 @@ class Dataverse(StandIn):
                     "that are "
                     "defined by the type."
                 )
-            problem = _value_problem(column, kind, value)
+            problem = value_problem(column, kind, value)
             if problem is not None:
                 return problem
         return None
@@ -315,12 +285,16 @@ class Dataverse(StandIn):
         if bind is not None:
             body["_managedidentityid_value"] = self._bind_target(call, org, bind)
         if row is None:
-            rows[row_id] = self._new_row(table, row_id, body)
+            row = rows[row_id] = self._new_row(table, row_id, body)
         else:
             row.update(
                 {k: (v.lower() if k in ("applicationid", "tenantid") and v else v) for k, v in body.items()}
             )
             row["versionnumber"] = int(row.get("versionnumber", 0)) + 1
+        if "return=representation" in call.request.headers.get("Prefer", ""):
+            return web.json_response(
+                self._entity(org, call.params["set"], table, row, call.query.get("$select"))
+            )
         return web.Response(status=204)
 
     def _check_preconditions(self, call: Call, table: Table, row: Row | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from sandbox.state import Application, FederatedCredential
 
 APP = rf"/(?:v1\.0|beta)/applications(?:/(?P<oid>{GUID_TEXT})|\(appId='(?P<appid>{GUID_TEXT})'\))"
 FICS = APP + r"/federatedIdentityCredentials"
+APP_ID_FILTER = re.compile(rf"appId\s+eq\s+'(?P<appid>{GUID_TEXT})'", re.IGNORECASE)
 FIC = FICS + r"(?:/(?P<fid>[^/(]+)|\(name='(?P<fname>[^']+)'\))"
 
 
@@ -31,7 +33,13 @@ class Graph(StandIn):
         super().__init__()
         self.runtime = runtime
         add = self.router.add
+        add("GET", r"/(?:v1\.0|beta)/applications", self.list_applications, "list")
         add("GET", APP, self.get_application)
+        add(
+            "GET",
+            rf"/(?:v1\.0|beta)/servicePrincipals\(appId='(?P<appid>{GUID_TEXT})'\)",
+            self.get_service_principal,
+        )
         add("GET", FICS, self.list_fics, "list")
         add("POST", FICS, self.create_fic)
         add("GET", FIC, self.get_fic)
@@ -88,6 +96,43 @@ class Graph(StandIn):
         application.busy_until = now + hold
         await asyncio.sleep(hold)
         return None
+
+    @staticmethod
+    def _application_json(application: Application) -> dict[str, Any]:
+        return {
+            "id": application.object_id,
+            "appId": application.app_id,
+            "displayName": application.display_name,
+        }
+
+    async def list_applications(self, call: Call) -> web.StreamResponse:
+        """`$filter=appId eq '<guid>'` is the one filter clients need to find an object ID."""
+        wanted = APP_ID_FILTER.fullmatch(call.query.get("$filter", "").strip())
+        if "$filter" in call.query and wanted is None:
+            return graph_error(
+                400, "Request_UnsupportedQuery", "Only $filter=appId eq '<guid>' is supported."
+            )
+        items = [
+            self._application_json(a)
+            for a in self.runtime.state.applications.values()
+            if wanted is None or a.app_id == wanted["appid"].lower()
+        ]
+        return web.json_response(
+            {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications", "value": items}
+        )
+
+    async def get_service_principal(self, call: Call) -> web.StreamResponse:
+        application = self._application(call)
+        if application is None:
+            return self._app_missing(call)
+        return web.json_response(
+            {
+                "id": application.service_principal_id,
+                "appId": application.app_id,
+                "displayName": application.display_name,
+                "servicePrincipalType": "Application",
+            }
+        )
 
     async def get_application(self, call: Call) -> web.StreamResponse:
         application = self._application(call)

@@ -25,7 +25,8 @@ from aiohttp import web
 from sandbox.arm import Arm
 from sandbox.config import SandboxConfig
 from sandbox.connect import connect_to_async_client, connect_to_client
-from sandbox.control import Control, SandboxControl
+from sandbox.control import SandboxControl
+from sandbox.control_api import Control
 from sandbox.dataverse import Dataverse
 from sandbox.environments import Bap, Environments
 from sandbox.errors import ERROR_CODE, THROTTLE_CODES, error_response, server_error_code, unauthorized

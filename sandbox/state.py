@@ -13,6 +13,25 @@ from sandbox.config import SandboxConfig
 
 Row = dict[str, Any]
 
+# Power Platform region -> Dataverse host label (crm = North America).
+REGION_HOSTS = {
+    "unitedstates": "crm",
+    "southamerica": "crm2",
+    "canada": "crm3",
+    "europe": "crm4",
+    "asia": "crm5",
+    "australia": "crm6",
+    "japan": "crm7",
+    "india": "crm8",
+    "unitedkingdom": "crm11",
+    "france": "crm12",
+    "unitedarabemirates": "crm15",
+    "germany": "crm16",
+    "switzerland": "crm17",
+    "norway": "crm19",
+    "korea": "crm21",
+}
+
 
 @dataclass
 class FederatedCredential:
@@ -188,7 +207,7 @@ class SandboxState:
             raise ValueError(f"environment {env_id} already exists")
         organization = None
         if dataverse:
-            suffix = "crm4.dynamics.com" if region == "europe" else "crm.dynamics.com"
+            suffix = f"{REGION_HOSTS.get(region, 'crm')}.dynamics.com"
             unique = f"org{self.new_hex(8)}"
             organization = Organization(
                 id=self.new_id(), host=f"{unique}.{suffix}", unique_name=unique, environment_id=env_id

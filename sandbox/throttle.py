@@ -77,7 +77,7 @@ class ArmThrottle:
         return self._arm[key]
 
     def _provider_bucket(self, scope: str, key: str, operation: str, time_scale: float) -> TokenBucket:
-        bucket_key = (key.lower(), operation)
+        bucket_key = (f"{scope}:{key.lower()}", operation)
         if bucket_key not in self._provider:
             rate: float = getattr(self._rates, f"{operation}_per_{scope}")
             self._provider[bucket_key] = TokenBucket(max(1.0, rate), rate * time_scale)
@@ -106,7 +106,8 @@ class ArmThrottle:
             )
         if identity_key is not None:
             provider_op = "write" if operation == "action" else operation
-            for scope, key in (("subscription", subscription), ("identity", identity_key)):
+            scopes = (("tenant", "tenant"), ("subscription", subscription), ("identity", identity_key))
+            for scope, key in scopes:
                 wait = self._provider_bucket(scope, key, provider_op, time_scale).take(now, enforce=enforce)
                 if wait:
                     message = (

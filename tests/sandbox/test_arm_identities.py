@@ -180,3 +180,13 @@ def test_every_arm_reply_reports_remaining_subscription_requests(
     writes = [int(r.headers["x-ms-ratelimit-remaining-subscription-writes"]) for r in (first, second)]
     assert writes[0] - writes[1] == 1
     assert int(read.headers["x-ms-ratelimit-remaining-subscription-reads"]) == 249
+
+
+def test_fic_on_an_identity_in_an_unsupported_region_is_refused(
+    arm: httpx.Client, identities_url: str
+) -> None:
+    arm.put(f"{identities_url}/uami-nz", params=MSI_VERSION, json={"location": "New Zealand North"})
+    url = f"{identities_url}/uami-nz/federatedIdentityCredentials/signer"
+    response = arm.put(url, params=MSI_VERSION, json=fic_body("/eid1/x"))
+    assert response.status_code == 400
+    assert "newzealandnorth" in response.json()["error"]["message"]

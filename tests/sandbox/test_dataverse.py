@@ -218,3 +218,23 @@ def test_requests_without_odata_version_headers_are_refused(org: Org, sandbox: S
 
 def test_older_web_api_versions_are_served_too(org: Org) -> None:
     assert org.client.get("/api/data/v9.0/managedidentities").status_code == 200
+
+
+def test_patch_can_return_the_updated_row(org: Org) -> None:
+    row = identity_row()
+    org.client.post(f"{API}/managedidentities", json=row)
+    response = org.client.patch(
+        f"{API}/managedidentities({row['managedidentityid']})",
+        json={"version": 1},
+        headers={"Prefer": "return=representation", "If-Match": "*"},
+    )
+    assert (response.status_code, response.json()["version"]) == (200, 1)
+
+
+def test_collections_are_paged_when_asked_for_a_page_size(org: Org) -> None:
+    for _ in range(3):
+        org.client.post(f"{API}/managedidentities", json=identity_row())
+    first = org.client.get(f"{API}/managedidentities", headers={"Prefer": "odata.maxpagesize=2"}).json()
+    second = org.client.get(first["@odata.nextLink"], headers={"Prefer": "odata.maxpagesize=2"}).json()
+    assert (len(first["value"]), len(second["value"])) == (2, 1)
+    assert "@odata.nextLink" not in second

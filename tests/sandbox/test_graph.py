@@ -106,3 +106,12 @@ def test_unknown_application_is_not_found(graph: httpx.Client) -> None:
         "/v1.0/applications/00000000-0000-0000-0000-000000000000/federatedIdentityCredentials"
     )
     assert response.status_code == 404
+
+
+def test_application_and_service_principal_are_found_by_app_id(graph: httpx.Client, sandbox: Sandbox) -> None:
+    app = sandbox.control.create_application("plug-ins")
+    sandbox.control.create_application("other")
+    listed = graph.get("/v1.0/applications", params={"$filter": f"appId eq '{app.app_id}'"}).json()["value"]
+    principal = graph.get(f"/v1.0/servicePrincipals(appId='{app.app_id}')").json()
+    assert [item["id"] for item in listed] == [app.object_id]
+    assert principal["id"] == app.service_principal_id
