@@ -38,7 +38,12 @@ def policy(policy_file: Path) -> Policy:
 
 
 def foreign_around(
-    sandbox: Sandbox, policy: Policy, signers: Signers, environment_ids: list[str]
+    sandbox: Sandbox,
+    policy: Policy,
+    signers: Signers,
+    environment_ids: list[str],
+    *,
+    same_name: tuple[str, ...] = (),
 ) -> ForeignSeed:
     """Seed look-alikes around `environment_ids` (fresh role assignment GUIDs each time)."""
     return seed_foreign(
@@ -47,4 +52,5 @@ def foreign_around(
         environment_ids,
         untrusted_certificate=signers.untrusted,
         role_assignment_ids=[str(uuid.uuid4()) for _ in range(len(environment_ids) * 4)],
+        same_name=same_name,
     )

@@ -36,15 +36,24 @@ class ForeignSeed:
     components: list[str] = field(default_factory=list)
 
 
-def look_alike_names(environment_id: str, prefix: str) -> list[str]:
-    """Names a careless prefix or substring match would take for ppmi's identity of `environment_id`."""
-    compact = environment_id.removeprefix("Default-").replace("-", "")
+def look_alike_names(environment_id: str, prefix: str) -> list[tuple[str, bool]]:
+    """(name, in a foreign resource group) pairs a careless prefix or substring match would take for ppmi's.
+
+    ppmi names an environment's identity `{prefix}-{environmentId}`; the first look-alike is exactly that name
+    in another resource group.
+    """
+    compact = environment_id.removeprefix("Default-").replace("-", "").lower()
     return [
-        f"{prefix}-{compact}-manual",
-        f"{prefix}{compact}",
-        f"x-{prefix}-{environment_id}"[:128],
-        f"{prefix}-{environment_id}-old"[:128],
+        (f"{prefix}-{environment_id.lower()}", True),
+        (f"{prefix}-{environment_id.lower()}-manual", False),
+        (f"{prefix}{compact}", False),
+        (f"x-{prefix}-{environment_id.lower()}", False),
     ]
+
+
+def look_alike_tags(environment_id: str) -> dict[str, str]:
+    """Tags that name the environment as ppmi's do, without ppmi's ownership mark."""
+    return {"owner": "someone-else", "ppmi-environment": environment_id.lower(), "ppmi-owned": "no"}
 
 
 def _identity_path(subscription_id: str, resource_group: str, name: str) -> str:
@@ -75,8 +84,13 @@ def seed_foreign(
     *,
     untrusted_certificate: bytes,
     role_assignment_ids: Sequence[str],
+    same_name: Sequence[str] = (),
 ) -> ForeignSeed:
-    """Seed look-alikes around every environment in `environment_ids`; `role_assignment_ids` are new GUIDs."""
+    """Seed look-alikes around every environment in `environment_ids`; `role_assignment_ids` are new GUIDs.
+
+    Environments in `same_name` (only ever torn down, never provisioned) also get an identity with exactly the
+    name ppmi would give theirs, in the policy's resource group, without ppmi's ownership tag.
+    """
     seed = ForeignSeed()
     settings = policy.identity
     subscription = settings.subscription_id or sandbox.env["PPMI_SUBSCRIPTION_ID"]
@@ -90,17 +104,20 @@ def seed_foreign(
         with sandbox.client(ARM, base_url=ARM) as arm:
             for environment_id in environment_ids:
                 principals = []
-                for index, name in enumerate(look_alike_names(environment_id, settings.name_prefix)):
-                    group_here = FOREIGN_RESOURCE_GROUP if index == 0 else group
+                names = look_alike_names(environment_id, settings.name_prefix)
+                if environment_id in same_name:
+                    names.append((f"{settings.name_prefix}-{environment_id.lower()}", False))
+                for index, (name, elsewhere) in enumerate(names):
+                    group_here = FOREIGN_RESOURCE_GROUP if elsewhere else group
                     path = _identity_path(subscription, group_here, name)
-                    tags = {"owner": "someone-else", "environment": environment_id}
-                    properties = _put_identity(arm, path, location, tags)
+                    properties = _put_identity(arm, path, location, look_alike_tags(environment_id))
                     principals.append(properties["principalId"])
                     seed.identities.append(path)
                     if trusted is not None:
                         credential = policy.credential_for(environment_id, trusted)
+                        fic_name = f"ppmi-{environment_id.lower()}-{index}"  # ppmi's FIC name prefix
                         seed.credentials.append(
-                            _put_credential(arm, path, f"fic-{index}", credential.issuer, credential.subject)
+                            _put_credential(arm, path, fic_name, credential.issuer, credential.subject)
                         )
                 for grant in policy.role_grants:
                     scope = grant.scope_for(

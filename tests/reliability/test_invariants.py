@@ -109,7 +109,7 @@ def scenario(sandbox: Sandbox, policy: Policy, signers: Signers) -> Scenario:
     environment = sandbox.control.create_environment(display_name="Checked")
     bystander = sandbox.control.create_environment(display_name="Bystander")
     assembly = sandbox.control.register_plugin_assembly(environment.id, signers.trusted)
-    seed = foreign_around(sandbox, policy, signers, [environment.id, bystander.id])
+    seed = foreign_around(sandbox, policy, signers, [environment.id, bystander.id], same_name=(bystander.id,))
     baseline = Baseline.capture(sandbox.control.dump())
     made = provision_by_hand(sandbox, policy, environment.id, assembly)
     expectation = Expectation(policy)
@@ -148,7 +148,8 @@ def test_a_touched_foreign_identity_is_named(scenario: Scenario) -> None:
 
 def test_a_deleted_foreign_credential_is_named(scenario: Scenario) -> None:
     with scenario.sandbox.client(ARM, base_url=ARM) as arm:
-        path = f"{scenario.foreign_identity}/federatedIdentityCredentials/fic-1"
+        listed = arm.get(f"{scenario.foreign_identity}/federatedIdentityCredentials", params=MSI_API)
+        path = listed.json()["value"][0]["id"]
         arm.delete(path, params=MSI_API).raise_for_status()
 
     (violation,) = scenario.violations()
