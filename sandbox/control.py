@@ -6,6 +6,7 @@ the synchronous `SandboxControl` facade both call it.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -145,7 +146,7 @@ class ControlOperations:
         return token
 
     def dump(self) -> dict[str, Any]:
-        """Everything the stand-ins hold, as JSON-ready data."""
+        """Everything the stand-ins hold, as JSON-ready copies."""
         state = self.runtime.state
         return {
             "tenantId": state.tenant_id,
@@ -172,7 +173,7 @@ class ControlOperations:
                 {
                     **asdict(self.environment_info(e)),
                     "ready": e.ready,
-                    "tables": e.organization.tables if e.organization is not None else {},
+                    "tables": copy.deepcopy(e.organization.tables) if e.organization is not None else {},
                 }
                 for e in state.environments.values()
             ],

@@ -36,6 +36,7 @@ from sandbox.ingestion import Ingestion
 from sandbox.routing import BadRequestBody, Call, Refusal, Route, StandIn
 from sandbox.runtime import RequestRecord, Runtime
 from sandbox.servicebus import QueueOptions, ServiceBusBroker
+from sandbox.state import SandboxState
 from sandbox.tls import make_tls
 from sandbox.tokens import TokenRejected, token_endpoint
 
@@ -187,6 +188,11 @@ class Sandbox:
             # azure-core's requests transport (the Azure Monitor exporter's) trusts only this bundle.
             "REQUESTS_CA_BUNDLE": str(self.ca_path),
         }
+
+    @property
+    def state(self) -> SandboxState:
+        """The live state, for assertions once the requests under test are done (else `control.dump()`)."""
+        return self.runtime.state
 
     @property
     def requests(self) -> list[RequestRecord]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
@@ -15,6 +16,7 @@ from sandbox.server import Sandbox
 
 STATE_DIR = Path(".sandbox")
 ENV_FILE = "env"
+PID_FILE = "pid"
 DEFAULT_HTTPS_PORT = 47443
 DEFAULT_TOKEN_PORT = 47080
 DEFAULT_SERVICEBUS_PORT = 47672
@@ -55,9 +57,17 @@ def export_lines(env: dict[str, str]) -> str:
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items())
 
 
+def _running(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text(encoding="utf-8")), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def print_env(state_dir: Path) -> int:
     env_file = state_dir / ENV_FILE
-    if not env_file.exists():
+    if not env_file.exists() or not _running(state_dir / PID_FILE):
         print(
             f"No running sandbox is described in {state_dir}/. Start one first with `ppmi sandbox` "
             "(in another shell), then run `ppmi sandbox --print-env` again.",
@@ -90,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     sandbox = Sandbox(config, state_dir=state_dir)
     try:
         sandbox.start()
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         print(
             f"The sandbox could not listen: {exc}. Is another sandbox running? Stop it, or choose other "
             "ports with --https-port, --token-port and --servicebus-port.",
@@ -101,12 +111,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         exports = export_lines(sandbox.env)
         env_file.write_text(exports, encoding="utf-8")
+        (state_dir / PID_FILE).write_text(str(os.getpid()), encoding="utf-8")
         print(f"ppmi sandbox running (profile {args.profile}, seed {args.seed}) at {sandbox.url}")
         print(exports, end="")
         print(f"The same lines are in {env_file}. Press Ctrl-C to stop.", flush=True)
         stop.wait()
     finally:
         env_file.unlink(missing_ok=True)
+        (state_dir / PID_FILE).unlink(missing_ok=True)
         sandbox.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -49,3 +49,13 @@ def test_sandbox_help_has_examples() -> None:
     result = subprocess.run([PPMI, "sandbox", "--help"], capture_output=True, text=True, check=True)  # noqa: S603
     assert "examples:" in result.stdout
     assert "--profile" in result.stdout
+
+
+def test_print_env_ignores_what_a_crashed_sandbox_left_behind(tmp_path: Path) -> None:
+    (tmp_path / ".sandbox").mkdir()
+    (tmp_path / ".sandbox" / "env").write_text("export PPMI_CONNECT_TO=127.0.0.1:1\n", encoding="utf-8")
+    result = subprocess.run(  # noqa: S603
+        [PPMI, "sandbox", "--print-env"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
