@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from azure.servicebus import ServiceBusClient
+from azure.servicebus import ServiceBusClient, ServiceBusSender
 from azure.servicebus.aio import ServiceBusClient as AsyncServiceBusClient
+from azure.servicebus.aio import ServiceBusSender as AsyncServiceBusSender
 
 from sandbox.servicebus import (
     AsyncSandboxTokenCredential,
@@ -47,3 +48,12 @@ async def async_client(broker: ServiceBusBroker) -> AsyncIterator[AsyncServiceBu
     credential = AsyncSandboxTokenCredential()
     async with async_servicebus_client(broker.fully_qualified_namespace, credential, tls=False) as connected:
         yield connected
+
+
+def queue_sender(client: ServiceBusClient, queue_name: str) -> ServiceBusSender:
+    """A sender that closes at once (the SDK's keep-alive thread sleeps in 1 s steps; close joins it)."""
+    return client.get_queue_sender(queue_name, keep_alive=0)
+
+
+def async_queue_sender(client: AsyncServiceBusClient, queue_name: str) -> AsyncServiceBusSender:
+    return client.get_queue_sender(queue_name, keep_alive=0)

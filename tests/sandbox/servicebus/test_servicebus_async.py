@@ -11,12 +11,13 @@ from azure.servicebus import (
 from azure.servicebus.aio import ServiceBusClient
 
 from sandbox.servicebus import ServiceBusBroker
+from tests.sandbox.servicebus.conftest import async_queue_sender
 
 
 async def test_async_client_sends_receives_abandons_and_completes(
     async_client: ServiceBusClient, broker: ServiceBusBroker
 ) -> None:
-    async with async_client.get_queue_sender("plain") as sender:
+    async with async_queue_sender(async_client, "plain") as sender:
         await sender.send_messages([ServiceBusMessage("one", message_id="m-1"), ServiceBusMessage("two")])
     async with async_client.get_queue_receiver("plain", max_wait_time=5) as receiver:
         assert [str(m) for m in await receiver.peek_messages(max_message_count=5)] == ["one", "two"]
@@ -39,7 +40,7 @@ async def test_async_client_sends_receives_abandons_and_completes(
 async def test_async_session_receiver_takes_the_next_available_session_and_keeps_state(
     async_client: ServiceBusClient, broker: ServiceBusBroker
 ) -> None:
-    async with async_client.get_queue_sender("work") as sender:
+    async with async_queue_sender(async_client, "work") as sender:
         await sender.send_messages(ServiceBusMessage("step 1", session_id="identity-7"))
     async with async_client.get_queue_receiver(
         "work", session_id=NEXT_AVAILABLE_SESSION, max_wait_time=5

@@ -11,11 +11,11 @@ from azure.servicebus.exceptions import (
 )
 
 from sandbox.servicebus import ServiceBusBroker
-from tests.sandbox.servicebus.conftest import SHORT_LOCK
+from tests.sandbox.servicebus.conftest import SHORT_LOCK, queue_sender
 
 
 def _send(client: ServiceBusClient, queue: str, *messages: tuple[str, str]) -> None:
-    with client.get_queue_sender(queue) as sender:
+    with queue_sender(client, queue) as sender:
         sender.send_messages([ServiceBusMessage(body, session_id=session) for session, body in messages])
 
 
