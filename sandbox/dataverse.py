@@ -79,7 +79,7 @@ class Dataverse(StandIn):
         host = call.request.url.host or ""
         org = self.runtime.state.organization_by_host(host)
         if org is None:
-            raise Refusal(odata_error(404, "0x80072560", f"No Dataverse organization is ready at {host}."))
+            raise Refusal(odata_error(404, "", f"No Dataverse organization is ready at {host}."))
         call.organization = org
         return org
 

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
 
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultInjector, FaultProfile, named_profile
+from sandbox.requestlog import RequestRecord
 from sandbox.state import SandboxState
 from sandbox.throttle import ArmThrottle, DataverseProtection
 from sandbox.tokens import TokenAuthority
 
 REQUEST_LOG_SIZE = 20_000
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request as the sandbox saw it; `started`/`finished` are `time.monotonic()` seconds."""
-
-    service: str
-    method: str
-    host: str
-    path: str
-    query: str
-    status: int
-    error_code: str
-    write: bool
-    started: float
-    finished: float
-    caller: str
 
 
 class Runtime:

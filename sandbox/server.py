@@ -33,8 +33,9 @@ from sandbox.errors import ERROR_CODE, THROTTLE_CODES, error_response, server_er
 from sandbox.faults import FaultProfile
 from sandbox.graph import Graph
 from sandbox.ingestion import Ingestion
+from sandbox.requestlog import RequestRecord
 from sandbox.routing import BadRequestBody, Call, Refusal, Route, StandIn
-from sandbox.runtime import RequestRecord, Runtime
+from sandbox.runtime import Runtime
 from sandbox.servicebus import QueueOptions, ServiceBusBroker
 from sandbox.state import SandboxState
 from sandbox.tls import make_tls

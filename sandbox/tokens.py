@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
+from sandbox.requestlog import RequestRecord
 from sandbox.state import HostIdentity
 
 if TYPE_CHECKING:
@@ -177,6 +179,27 @@ def token_endpoint(runtime: Runtime) -> web.Application:
             }
         )
 
-    app = web.Application()
+    @web.middleware
+    async def log_request(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.monotonic()
+        response = await handler(request)
+        runtime.record(
+            RequestRecord(
+                service="token",
+                method=request.method,
+                host=request.host,
+                path=request.path,
+                query=request.query_string,
+                status=response.status,
+                error_code="",
+                write=False,
+                started=started,
+                finished=time.monotonic(),
+                caller=request.query.get("client_id", ""),
+            )
+        )
+        return response
+
+    app = web.Application(middlewares=[log_request])
     app.router.add_get("/msi/token", issue)
     return app

@@ -132,3 +132,11 @@ def test_each_service_accepts_only_its_own_audience(
     with sandbox.client(ARM, base_url=base) as wrong, sandbox.client(audience, base_url=base) as right:
         assert wrong.get(path).status_code == 401
         assert right.get(path).status_code != 401
+
+
+def test_token_requests_are_in_the_request_log(sandbox: Sandbox) -> None:
+    credential = ManagedIdentityCredential(client_id=sandbox.env["AZURE_CLIENT_ID"])
+    credential.get_token(f"{ARM}/.default")
+    credential.get_token(f"{ARM}/.default")
+    token_requests = [r for r in sandbox.requests if r.service == "token"]
+    assert [(r.status, r.caller) for r in token_requests] == [(200, sandbox.env["AZURE_CLIENT_ID"])]
