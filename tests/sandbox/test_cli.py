@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from shared.cli import main
+
 PPMI = str(Path(sys.executable).with_name("ppmi"))
 FREE_PORTS = ["--https-port", "0", "--token-port", "0", "--servicebus-port", "0"]
 
@@ -37,25 +41,27 @@ def test_sandbox_prints_its_environment_and_stops_on_ctrl_c(tmp_path: Path) -> N
     assert not (tmp_path / ".sandbox" / "env").exists()
 
 
-def test_print_env_without_a_running_sandbox_says_to_start_one(tmp_path: Path) -> None:
-    result = subprocess.run(  # noqa: S603
-        [PPMI, "sandbox", "--print-env"], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 1
-    assert "Start one first with `ppmi sandbox`" in result.stderr
+def test_print_env_without_a_running_sandbox_says_to_start_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sandbox", "--print-env", "--state-dir", str(tmp_path / ".sandbox")]) == 1
+    assert "Start one first with `ppmi sandbox`" in capsys.readouterr().err
 
 
-def test_sandbox_help_has_examples() -> None:
-    result = subprocess.run([PPMI, "sandbox", "--help"], capture_output=True, text=True, check=True)  # noqa: S603
-    assert "examples:" in result.stdout
-    assert "--profile" in result.stdout
+def test_sandbox_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["sandbox", "--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert "examples:" in shown
+    assert "--profile" in shown
 
 
-def test_print_env_ignores_what_a_crashed_sandbox_left_behind(tmp_path: Path) -> None:
-    (tmp_path / ".sandbox").mkdir()
-    (tmp_path / ".sandbox" / "env").write_text("export PPMI_CONNECT_TO=127.0.0.1:1\n", encoding="utf-8")
-    result = subprocess.run(  # noqa: S603
-        [PPMI, "sandbox", "--print-env"], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 1
-    assert result.stdout == ""
+def test_print_env_ignores_what_a_crashed_sandbox_left_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state_dir = tmp_path / ".sandbox"
+    state_dir.mkdir()
+    (state_dir / "env").write_text("export PPMI_CONNECT_TO=127.0.0.1:1\n", encoding="utf-8")
+    assert main(["sandbox", "--print-env", "--state-dir", str(state_dir)]) == 1
+    assert capsys.readouterr().out == ""
