@@ -94,7 +94,9 @@ async def test_dataverse_more_than_52_concurrent_requests_get_0x80072326(sandbox
         responses = await asyncio.gather(*(client.get("/api/data/v9.2/managedidentities") for _ in range(60)))
     refused = [r.json()["error"]["code"] for r in responses if r.status_code == 429]
     served = sum(r.status_code == 200 for r in responses)
-    assert 52 >= served >= 40  # at most 52 in flight at once; a slow handshake may let one finish early
+    # All 60 arrive while the first are still in flight, so exactly 52 are served (more only if a
+    # handshake were slower than the injected latency, letting an early request finish first).
+    assert 52 <= served < 60
     assert refused == ["0x80072326"] * (60 - served)
 
 
