@@ -31,6 +31,9 @@ class HostileEvent:
     name: str
     build: Callable[[CorpusContext], bytes]
     reason: str  # a fragment the refusal's reason must contain
+    cli_field: str | None = (
+        None  # the `data` field `ppmi publish` takes as an option, when that is the attack
+    )
 
 
 def _document(data: dict[str, Any] | None = None, **attributes: Any) -> dict[str, Any]:
@@ -55,7 +58,8 @@ def attributes(reason: str, name: str, **changes: Any) -> HostileEvent:
 
 
 def environment(reason: str, name: str, environment_id: Any) -> HostileEvent:
-    return HostileEvent(name, lambda _: _json(_document({"environmentId": environment_id})), reason)
+    document = _document({"environmentId": environment_id})
+    return HostileEvent(name, lambda _: _json(document), reason, "environmentId")
 
 
 def package(reason: str, name: str, **changes: Any) -> HostileEvent:
@@ -69,7 +73,7 @@ def package(reason: str, name: str, **changes: Any) -> HostileEvent:
         data.update(changes)
         return _json(_document(data, type="ppmi.pluginpackage.registered"))
 
-    return HostileEvent(name, build, reason)
+    return HostileEvent(name, build, reason, "pluginPackageId" if "pluginPackageId" in changes else None)
 
 
 def certificate(reason: str, name: str, **fields: Any) -> HostileEvent:
