@@ -128,8 +128,9 @@ class Arm(StandIn):
         return None
 
     def finish(self, call: Call, route: Route, response: web.StreamResponse, elapsed: float) -> None:
-        kind, remaining = call.facts.get("ratelimit", ("reads", 0))
-        response.headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = str(remaining)
+        if "ratelimit" in call.facts:
+            kind, remaining = call.facts["ratelimit"]
+            response.headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = str(remaining)
         request_id = str(uuid.uuid4())
         response.headers["x-ms-request-id"] = request_id
         response.headers["x-ms-correlation-request-id"] = call.request.headers.get(

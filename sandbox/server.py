@@ -286,16 +286,12 @@ class Sandbox:
     async def _handle(self, service: StandIn, call: Call) -> web.StreamResponse:
         try:
             route = self._authenticate_and_route(service, call)
-            refused = await service.admit(call, route)
         except Refusal as refusal:
             return refusal.response
-        if refused is not None:
-            return refused
         started = time.monotonic()
         response: web.StreamResponse = web.Response(status=500)
         try:
-            injected = await self._inject_faults(service, call)
-            response = injected if injected is not None else await route.handler(call)
+            response = await self._admitted(service, call, route)
         except Refusal as refusal:
             response = refusal.response
         except BadRequestBody as bad:
@@ -309,6 +305,14 @@ class Sandbox:
         finally:
             service.finish(call, route, response, time.monotonic() - started)
         return response
+
+    async def _admitted(self, service: StandIn, call: Call, route: Route) -> web.StreamResponse:
+        """The service's own refusal (throttling, authorisation), else an injected fault, else the handler."""
+        refused = await service.admit(call, route)
+        if refused is not None:
+            return refused
+        injected = await self._inject_faults(service, call)
+        return injected if injected is not None else await route.handler(call)
 
     def _authenticate_and_route(self, service: StandIn, call: Call) -> Route:
         request = call.request

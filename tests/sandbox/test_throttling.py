@@ -112,3 +112,14 @@ def test_start_up_profile_comes_back_after_reset() -> None:
                 "Microsoft.ManagedIdentity/userAssignedIdentities/uami"
             )
             assert arm.put(url, params=MSI_VERSION, json={"location": "westeurope"}).status_code == 201
+
+
+def test_a_throttled_reply_still_reports_what_is_left(
+    arm: httpx.Client, identities_url: str, sandbox: Sandbox
+) -> None:
+    sandbox.configure(arm_buckets={"write_burst": 1.0, "write_refill": 0.01})
+    sandbox.set_faults("azure", services={"arm": {"latency_ms": 0, "jitter_ms": 0}})
+    put_identity(arm, identities_url, "uami-a")
+    refused = put_identity(arm, identities_url, "uami-b")
+    assert refused.status_code == 429
+    assert refused.headers["x-ms-ratelimit-remaining-subscription-writes"] == "0"
