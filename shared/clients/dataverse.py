@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
-from shared.errors import InvalidInputError, ResourceExistsError, ResourceNotFoundError
+from shared.errors import InvalidInputError, PermanentServiceError, ResourceExistsError, ResourceNotFoundError
 from shared.http import Call, HttpClient
 from shared.policy import Policy
 
@@ -186,7 +186,14 @@ class DataverseClient:
     async def component_fic_subject(self, kind: ComponentKind, component_id: str) -> str | None:
         """What Dataverse itself computes as the FIC subject; None when the function is not available."""
         path = f"/GetComponentManagedIdentityFIC(ComponentId={component_id},ComponentName='{quote(kind)}')"
-        body = await self._get(self._call("GET", path, "/GetComponentManagedIdentityFIC(...)"))
+        try:
+            body = await self._get(self._call("GET", path, "/GetComponentManagedIdentityFIC(...)"))
+        except PermanentServiceError as error:
+            if (
+                error.status == 400
+            ):  # the function does not take this component type (UNCONFIRMED for plug-ins)
+                return None
+            raise
         if body is None:
             return None
         subject = body.get("FICSubject")
@@ -194,10 +201,15 @@ class DataverseClient:
 
     # -- application users --------------------------------------------------------------------------------
 
-    async def application_user_exists(self, application_id: str) -> bool:
-        path = f"/systemusers?$select=systemuserid&$filter=applicationid eq {application_id}"
-        body = await self._get(self._call("GET", path, "/systemusers?$filter=applicationid eq {appId}"))
-        return bool(body and body.get("value"))
+    async def signed_in_as_application_user(self) -> bool:
+        """WhoAmI: False when the organisation does not know the caller (403) and needs an app user."""
+        try:
+            await self._http.send(self._call("GET", "/WhoAmI", "/WhoAmI"))
+        except PermanentServiceError as error:
+            if error.status == 403:
+                return False
+            raise
+        return True
 
 
 def _managed_identity(body: Mapping[str, Any]) -> ManagedIdentityRow:

@@ -1,0 +1,36 @@
+"""The provisioning engine: desired state from the policy, observed state from the services, idempotent steps.
+
+`process(event, runtime)` is what the Service Bus handlers call; `plan` and `apply` are its two halves.
+"""
+
+from shared.clients.environments import EnvironmentInfo
+from shared.engine._apply import Change, apply, describe
+from shared.engine._model import Action, Desired, Enrichment, Observed
+from shared.engine._naming import identity_key
+from shared.engine._plan import plan
+from shared.engine._preview import Preview, preview
+from shared.engine._process import Report, enrich, environments_in_scope, process
+from shared.engine._runtime import Runtime, open_runtime
+from shared.events import StepResult as StepOutcome
+
+__all__ = [
+    "Action",
+    "Change",
+    "Desired",
+    "Enrichment",
+    "EnvironmentInfo",
+    "Observed",
+    "Preview",
+    "Report",
+    "Runtime",
+    "StepOutcome",
+    "apply",
+    "describe",
+    "enrich",
+    "environments_in_scope",
+    "identity_key",
+    "open_runtime",
+    "plan",
+    "preview",
+    "process",
+]

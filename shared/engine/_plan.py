@@ -1,0 +1,180 @@
+"""Planning is pure: desired state against observed state gives the list of steps, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shared.clients.arm import StoredCredential
+from shared.clients.dataverse import ManagedIdentityRow
+from shared.engine._model import (
+    Action,
+    BindComponent,
+    CreateRow,
+    DeleteCredential,
+    DeleteIdentity,
+    DeleteRow,
+    Desired,
+    DesiredCredential,
+    Grant,
+    Observed,
+    PutCredential,
+    ResolvedIdentity,
+    Revoke,
+    Skip,
+    TagIdentity,
+    Unchanged,
+    UpdateRow,
+    VerifyRow,
+    VerifySubject,
+)
+from shared.engine._naming import owns_dedicated
+from shared.errors import InvalidInputError
+
+_ROW_COLUMNS = {
+    "applicationid": "application_id",
+    "tenantid": "tenant_id",
+    "credentialsource": "credential_source",
+    "subjectscope": "subject_scope",
+    "version": "version",
+    "name": "name",
+}
+
+
+def plan(desired: Desired, observed: Observed) -> list[Action]:
+    """The steps that make `observed` what `desired` says; `Unchanged` entries keep the report complete."""
+    actions: list[Action] = [*_credential_steps(desired, observed.credentials)]
+    if desired.row_id is not None:
+        actions.append(_row_step(desired.row_id, desired.row_values, observed.row))
+    for binding in desired.bindings:
+        component = observed.components.get(binding.component_id)
+        target = f"{binding.kind} {binding.component_id}"
+        if component is None:
+            raise InvalidInputError(
+                f"the {binding.kind} {binding.component_id} does not exist in environment "
+                f"{desired.environment_id}; register it first",
+                field="data",
+            )
+        actual = observed.dataverse_subjects.get(binding.component_id)
+        if actual is None:
+            actions.append(
+                Skip("verify-subject", target, "Dataverse does not offer GetComponentManagedIdentityFIC")
+            )
+        elif actual != binding.expected_subject:
+            actions.append(
+                VerifySubject(binding.kind, binding.component_id, binding.expected_subject, actual)
+            )
+        else:
+            actions.append(Unchanged("verify-subject", target, "Dataverse computes the same subject"))
+        if desired.row_id is not None and component.managed_identity_id != desired.row_id:
+            actions.append(BindComponent(binding.kind, binding.component_id, desired.row_id))
+        else:
+            actions.append(Unchanged("bind-component", target))
+    principal = desired.identity.principal_id
+    for grant in desired.grants:
+        target = f"{grant.role_definition_id} on {grant.scope}"
+        if principal is None:
+            actions.append(
+                Skip("role-assignment", target, "the identity has no service principal ID to grant")
+            )
+        elif observed.grants.get(grant.name) is None:
+            actions.append(Grant(grant, principal))
+        else:
+            actions.append(Unchanged("role-assignment", target))
+    return actions
+
+
+def _credential_steps(desired: Desired, present: Mapping[str, StoredCredential]) -> list[Action]:
+    steps: list[Action] = []
+    target = desired.identity.target
+    for wanted in desired.credentials:
+        have = present.get(wanted.name.lower())
+        if have is None:
+            steps.append(PutCredential(target, wanted.name, wanted.credential, create=True))
+        elif not have.holds(wanted.credential):
+            steps.append(PutCredential(target, wanted.name, wanted.credential, create=False))
+        else:
+            steps.append(Unchanged("federated-credential", wanted.name, f"signer {wanted.signer}"))
+    return steps
+
+
+def _row_step(row_id: str, values: Mapping[str, Any], row: ManagedIdentityRow | None) -> Action:
+    if row is None:
+        return CreateRow(row_id, values)
+    changes = {
+        column: value
+        for column, value in values.items()
+        if _normalised(getattr(row, _ROW_COLUMNS[column])) != _normalised(value)
+    }
+    if changes:
+        return UpdateRow(row_id, changes)
+    return Unchanged("managed-identity-row", row_id)
+
+
+def _normalised(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def plan_switch(
+    *,
+    identity: ResolvedIdentity,
+    row: ManagedIdentityRow,
+    present: Mapping[str, StoredCredential],
+    retire: Sequence[DesiredCredential],
+    adopt: Sequence[DesiredCredential],
+    version: int,
+    tags: Mapping[str, str],
+) -> list[Action]:
+    """Move a row between subject formats: add the new FICs, flip the version, verify, retire the old FICs.
+
+    Old FICs are found by their values, not their names, so credentials made before ppmi are retired too.
+    """
+    target = identity.target
+    actions: list[Action] = []
+    for wanted in adopt:
+        have = present.get(wanted.name.lower())
+        if have is not None and have.holds(wanted.credential):
+            actions.append(Unchanged("federated-credential", wanted.name, f"signer {wanted.signer}"))
+        else:
+            actions.append(PutCredential(target, wanted.name, wanted.credential, create=have is None))
+    if row.version != version:
+        actions.append(UpdateRow(row.id, {"version": version}))
+    else:
+        actions.append(Unchanged("managed-identity-row", row.id, f"already version {version}"))
+    actions.append(VerifyRow(row.id, version))
+    keep = {wanted.name.lower() for wanted in adopt}
+    for name, stored in sorted(present.items()):
+        if name not in keep and any(stored.holds(old.credential) for old in retire):
+            actions.append(DeleteCredential(target, stored.name))
+    if target.address is not None and dict(tags) != dict(identity.tags):
+        actions.append(TagIdentity(target, tags))
+    return actions
+
+
+def plan_removal(
+    *,
+    environment_id: str,
+    identity: ResolvedIdentity | None,
+    owned_credentials: Sequence[str],
+    row: ManagedIdentityRow | None,
+    grants: Mapping[str, str],
+) -> list[Action]:
+    """Remove what ppmi made for an environment, and only that: its row, grants, FICs, dedicated identity."""
+    actions: list[Action] = []
+    if row is not None:
+        actions.append(DeleteRow(row.id))
+    for name, scope in sorted(grants.items()):
+        actions.append(Revoke(scope, name))
+    if identity is None or not identity.exists:
+        return actions
+    target = identity.target
+    for name in sorted(owned_credentials):
+        actions.append(DeleteCredential(target, name))
+    if target.dedicated:
+        if owns_dedicated(identity.tags, environment_id):
+            actions.append(DeleteIdentity(target))
+        else:
+            actions.append(
+                Skip("identity", target.label, f"not tagged as ppmi's identity for {environment_id}; kept")
+            )
+    return actions

@@ -1,0 +1,284 @@
+"""Events in, converged state out: enrich from trusted sources, plan and apply under the identity's lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from shared.clients.dataverse import ComponentKind, DataverseClient, dataverse_origin
+from shared.clients.environments import EnvironmentInfo
+from shared.engine._apply import apply, ensure_identity
+from shared.engine._desired import credentials_for, grants_for, resolved, row_id_for, row_values, version_for
+from shared.engine._model import (
+    Action,
+    AddApplicationUser,
+    Desired,
+    DesiredBinding,
+    Enrichment,
+    EnsureIdentity,
+    Observed,
+    ResolvedIdentity,
+    Skip,
+    Unchanged,
+)
+from shared.engine._naming import PINNED_VERSION_TAG, credential_prefix, identity_key
+from shared.engine._placement import Placement, find_existing, place
+from shared.engine._plan import plan, plan_removal
+from shared.engine._runtime import Runtime
+from shared.engine._upgrade import switch_format
+from shared.errors import InvalidInputError, PermanentError, TransientError
+from shared.events import (
+    EnvironmentDeletedEvent,
+    Event,
+    IdentityUpgradeEvent,
+    PluginAssemblyData,
+    PluginPackageData,
+    StepResult,
+)
+from shared.policy import TrustedSigner
+
+NOT_READY_RETRY_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Report:
+    outcome: Literal["succeeded", "rejected", "failed"]
+    reason: str | None
+    steps: list[StepResult]
+
+
+async def environments_in_scope(runtime: Runtime) -> list[EnvironmentInfo]:
+    """Every environment the policy covers, as the environments API lists them (for the timers)."""
+    policy = runtime.policy
+    return [
+        environment
+        for environment in await runtime.environments.list_environments()
+        if policy.environment_in_scope(environment.id, environment.type, environment.display_name)
+    ]
+
+
+async def enrich(event: Event, runtime: Runtime) -> Enrichment:
+    """Check the environment against the environments API and the policy; the event's word is not enough."""
+    policy = runtime.policy
+    environment_id = event.data.environment_id
+    key = identity_key(environment_id, policy)
+    environment = await runtime.environments.get_environment(environment_id)
+    if isinstance(event, EnvironmentDeletedEvent):
+        origin = None
+        if environment is not None and environment.dataverse_url:
+            origin = dataverse_origin(environment.dataverse_url, policy)
+        return Enrichment(environment_id, environment, origin, key)
+    if environment is None:
+        raise InvalidInputError(
+            f"environment {environment_id} does not exist in the tenant", field="data.environmentId"
+        )
+    if not policy.environment_in_scope(environment.id, environment.type, environment.display_name):
+        raise InvalidInputError(
+            f"environment {environment_id} ({environment.type} {environment.display_name!r}) is outside the "
+            "policy's environments scope",
+            field="data.environmentId",
+        )
+    if not environment.ready:
+        if environment.state.lower() == "ready":
+            raise InvalidInputError(
+                f"environment {environment_id} has no Dataverse", field="data.environmentId"
+            )
+        raise TransientError(
+            f"environment {environment_id} is not ready yet (state {environment.state or 'unknown'})",
+            retry_after=NOT_READY_RETRY_SECONDS,
+        )
+    origin = dataverse_origin(environment.dataverse_url, policy)
+    if isinstance(event.data, PluginAssemblyData | PluginPackageData):
+        trusted_signer(event, runtime)
+    return Enrichment(environment_id, environment, origin, key)
+
+
+def trusted_signer(event: Event, runtime: Runtime) -> TrustedSigner:
+    """The policy's entry for the event's signer, or a rejection that says which signer and what to do."""
+    signer = event.signer()
+    trusted = runtime.policy.trusted_signer_for(signer)
+    if trusted is None:
+        shown = signer.sha256_hex or signer.sha1_thumbprint or signer.subject_name or "unknown"
+        raise InvalidInputError(
+            f"the signer {shown} is not trusted by the policy; add it to trustedSigners to give its "
+            "plug-ins a FIC",
+            field="data.certificate",
+        )
+    return trusted
+
+
+async def process(event: Event, runtime: Runtime) -> Report:
+    """Converge what `event` asks for. Raises `TransientError` only with the in-process retry budget spent."""
+    steps: list[StepResult] = []
+    try:
+        enrichment = await enrich(event, runtime)
+        async with runtime.identity_lock(enrichment.identity_key):
+            await converge(event, enrichment, runtime, into=steps, write=True)
+    except InvalidInputError as error:
+        return Report("rejected", error.reason, steps)
+    except TransientError:
+        raise
+    except PermanentError as error:
+        return Report("failed", str(error), steps)
+    return Report("succeeded", None, steps)
+
+
+async def converge(
+    event: Event, enrichment: Enrichment, runtime: Runtime, *, into: list[StepResult], write: bool
+) -> list[Action]:
+    """Plan (and with `write`, apply) what the event asks for; returns every planned action."""
+    if isinstance(event, EnvironmentDeletedEvent):
+        return await _remove(enrichment, runtime, into=into, write=write)
+    if isinstance(event, IdentityUpgradeEvent):
+        return await switch_format(enrichment, runtime, revert=event.data.revert, into=into, write=write)
+    signers: Sequence[TrustedSigner] = runtime.policy.trusted_signers
+    component: tuple[ComponentKind, str] | None = None
+    if isinstance(event.data, PluginAssemblyData):
+        signers, component = (
+            [trusted_signer(event, runtime)],
+            ("pluginassembly", event.data.plugin_assembly_id),
+        )
+    elif isinstance(event.data, PluginPackageData):
+        signers, component = [trusted_signer(event, runtime)], ("pluginpackage", event.data.plugin_package_id)
+    return await _provision(enrichment, runtime, signers, component, into=into, write=write)
+
+
+async def _provision(
+    enrichment: Enrichment,
+    runtime: Runtime,
+    signers: Sequence[TrustedSigner],
+    component: tuple[ComponentKind, str] | None,
+    *,
+    into: list[StepResult],
+    write: bool,
+) -> list[Action]:
+    policy = runtime.policy
+    environment_id = enrichment.environment_id
+    dataverse = runtime.dataverse(str(enrichment.dataverse_origin))
+    actions: list[Action] = []
+    if policy.manage_application_user and runtime.service_application_id:
+        user: Action = Unchanged("application-user", environment_id)
+        if not await dataverse.signed_in_as_application_user():
+            user = AddApplicationUser(environment_id, runtime.service_application_id)
+        actions.append(user)
+        if write:
+            await apply([user], runtime, dataverse, into)
+    placement = await place(runtime, environment_id, needed=max(1, len(policy.trusted_signers)))
+    identity, ensure = await _ensure(placement, runtime, into=into, write=write)
+    actions.append(ensure)
+    version: int = policy.format_version
+    if placement.target.dedicated:
+        version = version_for(policy, identity.tags, PINNED_VERSION_TAG)
+    organization_id = enrichment.environment.organization_id if enrichment.environment else None
+    bindings: tuple[DesiredBinding, ...] = ()
+    if component is not None:
+        kind, component_id = component
+        expected = credentials_for(
+            policy, environment_id, signers, version=version, organization_id=organization_id, component=kind
+        )[0].credential.subject
+        bindings = (DesiredBinding(kind, component_id, expected),)
+    desired = Desired(
+        environment_id=environment_id,
+        identity=identity,
+        credentials=credentials_for(
+            policy, environment_id, signers, version=version, organization_id=organization_id
+        ),
+        row_id=row_id_for(environment_id, placement.target),
+        row_values=row_values(policy, environment_id, identity, version),
+        bindings=bindings,
+        grants=grants_for(policy, environment_id, identity.principal_id) if component is None else (),
+    )
+    observed = await _observe(desired, placement, runtime, dataverse, compare_subjects=version == 2)
+    planned = plan(desired, observed)
+    actions.extend(planned)
+    if write:
+        await apply(planned, runtime, dataverse, into)
+    return actions
+
+
+async def _ensure(
+    placement: Placement, runtime: Runtime, *, into: list[StepResult], write: bool
+) -> tuple[ResolvedIdentity, Action]:
+    """Create the managed identity, or add missing ownership tags; app registrations exist already."""
+    target, identity = placement.target, placement.identity
+    if target.address is None:
+        return resolved(target, None), Unchanged("identity", target.label, "app registration")
+    action: Action = Unchanged("identity", target.label)
+    if identity is None:
+        action = EnsureIdentity(target, create=True)
+    elif any(identity.tags.get(name) != value for name, value in target.tags.items()):
+        action = EnsureIdentity(replace(target, tags={**identity.tags, **target.tags}), create=False)
+    if write and isinstance(action, EnsureIdentity):
+        identity = await ensure_identity(action, runtime, into)
+    elif write:
+        await apply([action], runtime, None, into)
+    return resolved(target, identity), action
+
+
+async def _observe(
+    desired: Desired,
+    placement: Placement,
+    runtime: Runtime,
+    dataverse: DataverseClient,
+    *,
+    compare_subjects: bool,
+) -> Observed:
+    row = await dataverse.get_managed_identity(desired.row_id) if desired.row_id else None
+    components = {}
+    subjects = {}
+    for binding in desired.bindings:
+        found = await dataverse.get_component(binding.kind, binding.component_id)
+        components[binding.component_id] = found
+        if found is not None and compare_subjects:
+            subjects[binding.component_id] = await dataverse.component_fic_subject(
+                binding.kind, binding.component_id
+            )
+    grants = {}
+    if desired.identity.exists:
+        for grant in desired.grants:
+            grants[grant.name] = await runtime.arm.get_role_assignment(grant.scope, grant.name)
+    credentials = placement.credentials if desired.identity.exists else {}
+    return Observed(credentials, row, components, grants, subjects)
+
+
+async def _remove(
+    enrichment: Enrichment, runtime: Runtime, *, into: list[StepResult], write: bool
+) -> list[Action]:
+    """Environment deleted: remove the row, grants, FICs and dedicated identity ppmi made for it, only."""
+    environment_id = enrichment.environment_id
+    placement = await find_existing(runtime, environment_id)
+    if placement is None or (placement.target.address is not None and placement.identity is None):
+        actions: list[Action] = [Unchanged("identity", environment_id, "ppmi holds nothing for it")]
+        if write:
+            await apply(actions, runtime, None, into)
+        return actions
+    identity = resolved(placement.target, placement.identity)
+    dataverse = runtime.dataverse(enrichment.dataverse_origin) if enrichment.dataverse_origin else None
+    row = None
+    if dataverse is not None:
+        row = await dataverse.get_managed_identity(row_id_for(environment_id, placement.target))
+    grants = {}
+    shared = (
+        not placement.target.dedicated
+    )  # grants on a shared identity's common scopes serve other environments
+    for grant in grants_for(
+        runtime.policy, environment_id, identity.principal_id, only_environment_scoped=shared
+    ):
+        if (
+            identity.principal_id
+            and await runtime.arm.get_role_assignment(grant.scope, grant.name) is not None
+        ):
+            grants[grant.name] = grant.scope
+    prefix = credential_prefix(environment_id)
+    owned = [stored.name for name, stored in placement.credentials.items() if name.startswith(prefix)]
+    actions = plan_removal(
+        environment_id=environment_id, identity=identity, owned_credentials=owned, row=row, grants=grants
+    )
+    if dataverse is None:
+        actions.insert(
+            0, Skip("managed-identity-row", environment_id, "the environment no longer has Dataverse")
+        )
+    if write:
+        await apply(actions, runtime, dataverse, into)
+    return actions

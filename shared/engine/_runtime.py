@@ -1,0 +1,100 @@
+"""One process's connections: HTTP layer, credential, typed clients, pacing and per-identity locks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from shared.auth import CachedTokens, TokenSource, credential_from
+from shared.clients.arm import ArmClient
+from shared.clients.dataverse import DataverseClient
+from shared.clients.environments import EnvironmentsClient
+from shared.clients.graph import GraphClient
+from shared.http import DEFAULT_RATES, Backoff, Clock, HttpClient, Pacing, Rate, SystemClock, build_transport
+from shared.policy import Policy
+from shared.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """What the engine needs to act: the policy, the clients, and a lock per identity key."""
+
+    settings: Settings
+    policy: Policy
+    http: HttpClient
+    arm: ArmClient
+    graph: GraphClient
+    environments: EnvironmentsClient
+    service_application_id: str | None  # the service's own client ID, made an application user when asked
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def dataverse(self, origin: str) -> DataverseClient:
+        """A client for an organisation whose origin already passed `dataverse_origin`."""
+        return DataverseClient(self.http, origin)
+
+    def identity_lock(self, key: str) -> asyncio.Lock:
+        """Held for a whole event: FIC writes to one identity never overlap within this process."""
+        return self._locks.setdefault(key, asyncio.Lock())
+
+
+def pacing_rates(policy: Policy) -> dict[str, Rate]:
+    limits = policy.pacing
+    return {
+        **DEFAULT_RATES,
+        "managed-identity-writes-per-subscription": Rate(
+            limits.managed_identity_writes_per_subscription_per_second,
+            max(1.0, 5 * limits.managed_identity_writes_per_subscription_per_second),
+        ),
+        "managed-identity-writes-per-identity": Rate(
+            limits.managed_identity_writes_per_identity_per_second,
+            max(1.0, 20 * limits.managed_identity_writes_per_identity_per_second),
+        ),
+        "arm-writes-per-subscription": Rate(limits.arm_writes_per_second, float(limits.arm_write_burst)),
+    }
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    policy: Policy,
+    *,
+    clock: Clock | None = None,
+    backoff: Backoff | None = None,
+    tokens: TokenSource | None = None,
+) -> AsyncIterator[Runtime]:
+    """Open every connection the engine uses; close them all on exit. `clock`/`backoff` are test switches."""
+    chosen_clock = clock or SystemClock()
+    cached = None
+    if tokens is None:
+        cached = CachedTokens(credential_from(settings))
+        tokens = cached
+    http = HttpClient(
+        transport=build_transport(settings.connect_to, settings.ca_bundle),
+        tokens=tokens,
+        pacing=Pacing(
+            chosen_clock,
+            rates=pacing_rates(policy),
+            dataverse_concurrency=policy.pacing.dataverse_concurrency_per_organization,
+        ),
+        clock=chosen_clock,
+        timeout_seconds=settings.http_timeout_seconds,
+        retry_budget_seconds=settings.retry_budget_seconds,
+        backoff=backoff,
+    )
+    endpoints = settings.endpoints(policy.cloud.value)
+    try:
+        yield Runtime(
+            settings=settings,
+            policy=policy,
+            http=http,
+            arm=ArmClient(http, endpoints.arm),
+            graph=GraphClient(http, endpoints.graph),
+            environments=EnvironmentsClient(http, endpoints.powerplatform, endpoints.bap),
+            service_application_id=settings.azure_client_id,
+        )
+    finally:
+        await http.aclose()
+        if cached is not None:
+            await cached.close()
