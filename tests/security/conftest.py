@@ -1,0 +1,112 @@
+"""The engine runtime on the sandbox, a canary, and a record of every request the product tries to send."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox.server import Sandbox
+from sandbox.state import Organization
+from shared.cli.demo import signing_certificate, write_demo_policy
+from shared.engine import Runtime, open_runtime
+from shared.http import ConnectToTransport
+from shared.messaging import IncomingMessage, MessagingSettings, Outcome
+from shared.messaging.disposition import Disposition
+from shared.messaging.envelope import EVENTS_QUEUE, WORK_QUEUE
+from shared.messaging.processing import provision, route_event
+from shared.policy import load_policy
+from shared.settings import Settings
+from tests.security.canary import Canary
+
+
+@dataclass(frozen=True)
+class Signers:
+    trusted: bytes
+    untrusted: bytes
+
+
+@pytest.fixture(scope="session")
+def signers() -> Signers:
+    return Signers(
+        trusted=signing_certificate("Contoso Plug-ins"), untrusted=signing_certificate("Mallory Plug-ins")
+    )
+
+
+@pytest.fixture
+def policy_file(sandbox: Sandbox, signers: Signers, tmp_path: Path) -> Path:
+    return write_demo_policy(tmp_path, sandbox.env, signers.trusted)
+
+
+@pytest.fixture
+async def runtime(sandbox: Sandbox, policy_file: Path) -> AsyncIterator[Runtime]:
+    async with open_runtime(Settings.from_env(), load_policy(policy_file)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def canary() -> Iterator[Canary]:
+    with Canary() as listening:
+        yield listening
+
+
+@pytest.fixture
+def outbound(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every URL the product's HTTP layer tries to reach, recorded before any connection is made."""
+    attempted: list[str] = []
+    original = ConnectToTransport.handle_async_request
+
+    async def recording(self: ConnectToTransport, request: httpx.Request) -> httpx.Response:
+        attempted.append(str(request.url))
+        return await original(self, request)
+
+    monkeypatch.setattr(ConnectToTransport, "handle_async_request", recording)
+    return attempted
+
+
+@dataclass
+class _ReportedOrganization(Organization):
+    """An organisation the environments API reports under another URL than its real host."""
+
+    reported_url: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.reported_url.removesuffix("/")
+
+
+def report_dataverse_url(sandbox: Sandbox, environment_id: str, url: str) -> None:
+    """Make the environments API (and BAP) report `url` as the environment's Dataverse URL."""
+
+    def change() -> None:
+        environment = sandbox.runtime.state.environments[environment_id]
+        organization = environment.organization
+        assert organization is not None
+        values = {f.name: getattr(organization, f.name) for f in dataclasses.fields(organization)}
+        environment.organization = _ReportedOrganization(**values, reported_url=url)
+
+    sandbox.call_in_loop(change)
+
+
+async def through_processor(runtime: Runtime, body: bytes, message_id: str = "hostile-1") -> Disposition:
+    """The message processor as both hosts run it: route the intake event, then provision what it forwards."""
+    settings = MessagingSettings()
+    message = IncomingMessage(queue=EVENTS_QUEUE, body=body, message_id=message_id)
+    routed = await route_event(message, runtime, settings, datetime.now(UTC))
+    if routed.outcome is not Outcome.FORWARDED:
+        return routed
+    (forwarded,) = routed.messages
+    work = IncomingMessage(
+        queue=WORK_QUEUE,
+        body=forwarded.body,
+        message_id=forwarded.message_id,
+        properties=forwarded.properties,
+        session_id=forwarded.session_id,
+        correlation_id=forwarded.correlation_id,
+    )
+    return await provision(work, runtime, settings, datetime.now(UTC))
