@@ -81,16 +81,20 @@ class Arm(StandIn):
             r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.ManagedIdentity/userAssignedIdentities",
             self.list_identities,
             "list",
+            MSI_API_VERSIONS,
         )
-        add("GET", IDENTITIES, self.list_identities, "list")
-        add("PUT", IDENTITY, self.put_identity)
-        add("PATCH", IDENTITY, self.patch_identity)
-        add("GET", IDENTITY, self.get_identity)
-        add("DELETE", IDENTITY, self.delete_identity)
-        add("GET", FICS, self.list_fics, "list")
-        add("PUT", FIC, self.put_fic)
-        add("GET", FIC, self.get_fic)
-        add("DELETE", FIC, self.delete_fic)
+        add("GET", IDENTITIES, self.list_identities, "list", MSI_API_VERSIONS)
+        for method, pattern, handler in (
+            ("PUT", IDENTITY, self.put_identity),
+            ("PATCH", IDENTITY, self.patch_identity),
+            ("GET", IDENTITY, self.get_identity),
+            ("DELETE", IDENTITY, self.delete_identity),
+            ("GET", FICS, self.list_fics),
+            ("PUT", FIC, self.put_fic),
+            ("GET", FIC, self.get_fic),
+            ("DELETE", FIC, self.delete_fic),
+        ):
+            add(method, pattern, handler, "list" if pattern == FICS else "", MSI_API_VERSIONS)
         self.roles.register(self.router)
 
     def audiences(self, host: str) -> set[str] | None:
@@ -98,8 +102,8 @@ class Arm(StandIn):
 
     async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
         state = self.runtime.state
-        is_roles = "roleassignments" in route.pattern.pattern.lower()
-        refused = api_version_error(call, ("2022-04-01",) if is_roles else MSI_API_VERSIONS)
+        is_roles = route.api_versions != MSI_API_VERSIONS
+        refused = api_version_error(call, route.api_versions)
         if refused is not None:
             return refused
         subscription = call.params.get("sub") or state.subscription_id

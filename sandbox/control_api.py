@@ -48,9 +48,6 @@ class Control(StandIn):
         add("POST", r"/_sandbox/applications", self.create_application)
         add("POST", r"/_sandbox/tokens", self.mint_token)
 
-    async def admit(self, call: Call, route: Any) -> web.StreamResponse | None:
-        return None
-
     @staticmethod
     def _problem(status: int, message: str) -> web.Response:
         return error_response("control", status, "BadRequest" if status == 400 else "NotFound", message)

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.errors import error_response
-from sandbox.routing import Call, StandIn
+from sandbox.routing import Call, Route, StandIn
 from sandbox.runtime import Runtime
 from sandbox.state import Environment
 
@@ -57,7 +57,7 @@ class Environments(StandIn):
     def audiences(self, host: str) -> set[str] | None:
         return {"https://api.powerplatform.com"}
 
-    async def admit(self, call: Call, route: Any) -> web.StreamResponse | None:
+    async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
         return _version_problem(self.name, call, PP_API_VERSION)
 
     def environment_json(self, environment: Environment) -> dict[str, Any]:
@@ -105,7 +105,7 @@ class Bap(StandIn):
     def audiences(self, host: str) -> set[str] | None:
         return {"https://api.bap.microsoft.com", "https://service.powerapps.com"}
 
-    async def admit(self, call: Call, route: Any) -> web.StreamResponse | None:
+    async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
         return _version_problem(self.name, call, BAP_API_VERSION)
 
     def environment_json(self, environment: Environment) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sandbox.routing import Call, Refusal, Router
 from sandbox.runtime import Runtime
 from sandbox.state import Identity, RoleAssignment
 
+ROLE_API_VERSIONS = ("2022-04-01",)
 SCOPE = r"(?P<scope>(?:/[^/]+)*?)/providers/Microsoft\.Authorization/roleAssignments"
 ASSIGNMENT = SCOPE + r"/(?P<name>[^/]+)"
 ROLE_DEFINITION = re.compile(
@@ -34,10 +35,10 @@ class RoleAssignments:
         self.runtime = runtime
 
     def register(self, router: Router) -> None:
-        router.add("GET", SCOPE, self.list_assignments, "list")
-        router.add("PUT", ASSIGNMENT, self.put_assignment)
-        router.add("GET", ASSIGNMENT, self.get_assignment)
-        router.add("DELETE", ASSIGNMENT, self.delete_assignment)
+        router.add("GET", SCOPE, self.list_assignments, "list", ROLE_API_VERSIONS)
+        router.add("PUT", ASSIGNMENT, self.put_assignment, api_versions=ROLE_API_VERSIONS)
+        router.add("GET", ASSIGNMENT, self.get_assignment, api_versions=ROLE_API_VERSIONS)
+        router.add("DELETE", ASSIGNMENT, self.delete_assignment, api_versions=ROLE_API_VERSIONS)
 
     @staticmethod
     def assignment_json(assignment: RoleAssignment) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     operation: str  # read | write | delete | list | action
+    api_versions: tuple[str, ...] = ()
 
 
 class Router:
@@ -69,9 +70,16 @@ class Router:
         self._flags = re.IGNORECASE if ignore_case else 0
         self.routes: list[Route] = []
 
-    def add(self, method: str, pattern: str, handler: Handler, operation: str = "") -> None:
+    def add(
+        self,
+        method: str,
+        pattern: str,
+        handler: Handler,
+        operation: str = "",
+        api_versions: tuple[str, ...] = (),
+    ) -> None:
         op = operation or {"GET": "read", "DELETE": "delete"}.get(method, "write")
-        self.routes.append(Route(method, re.compile(pattern, self._flags), handler, op))
+        self.routes.append(Route(method, re.compile(pattern, self._flags), handler, op, api_versions))
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]] | str:
         """The matching route and its parameters, or "not_found" / "method_not_allowed"."""
