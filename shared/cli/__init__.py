@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shared.cli.requeue",
     "shared.cli.sandbox",
     "shared.cli.schema",
+    "shared.cli.verify",
 )
 
 

@@ -2,6 +2,7 @@
 
 from shared.diagnosis._checks import diagnose
 from shared.diagnosis._findings import Checked, Evidence, Finding, Report, Severity
+from shared.diagnosis._rendering import render_text
 from shared.diagnosis._state import (
     ComponentTarget,
     DataverseRefusal,
@@ -16,6 +17,7 @@ from shared.diagnosis._state import (
     ObservedRow,
 )
 from shared.diagnosis._subjects import SegmentDifference, SubjectFacts, parse_subject, subject_differences
+from shared.diagnosis._verify import verify
 
 __all__ = [
     "Checked",
@@ -38,5 +40,7 @@ __all__ = [
     "SubjectFacts",
     "diagnose",
     "parse_subject",
+    "render_text",
     "subject_differences",
+    "verify",
 ]

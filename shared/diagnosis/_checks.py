@@ -102,7 +102,7 @@ def check_dataverse_access(expectation: Expectation, observation: Observation) -
 
 
 def check_row(expectation: Expectation, observation: Observation) -> list[Finding]:
-    if observation.refusal is not None:
+    if observation.refusal is not None or not observation.dataverse_read:
         return []
     row = observation.row
     if row is None:
@@ -192,7 +192,7 @@ def row_field_findings(expectation: Expectation, observation: Observation, row: 
 
 def check_component(expectation: Expectation, observation: Observation) -> list[Finding]:
     target = expectation.component
-    if target is None or observation.refusal is not None:
+    if target is None or observation.refusal is not None or not observation.dataverse_read:
         return []
     component = observation.component
     if component is None:

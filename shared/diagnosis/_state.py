@@ -109,6 +109,7 @@ class Observation:
     """What the services hold; a part is None when it does not exist (or could not be read: see `refusal`)."""
 
     organization_id: str | None = None
+    dataverse_read: bool = True  # False when the environment has no reachable Dataverse to read
     identity: ObservedIdentity | None = None
     credentials: tuple[ObservedCredential, ...] = ()
     refusal: DataverseRefusal | None = None
