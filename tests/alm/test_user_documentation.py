@@ -136,6 +136,7 @@ PLACEHOLDERS = {
     "<environment-id>": "7efcc31a-c410-e20e-9b95-dd448cedf653",
     "<certificate-file>": "signing.cer",
     "<message-id>": "3f0c2a5e-8d7b-4c1e-9a0b-1c2d3e4f5a6b",
+    "<plugin-package-id>": "a1b2c3d4-0000-4000-8000-000000000002",
 }
 
 
