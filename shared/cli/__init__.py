@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shared.cli.sandbox",
     "shared.cli.schema",
     "shared.cli.verify",
+    "shared.cli.provision",
 )
 
 
