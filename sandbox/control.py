@@ -183,6 +183,16 @@ class ControlOperations:
         org = self._environment(environment_id).organization
         return [dict(row) for row in org.table(table).values()] if org is not None else []
 
+    def import_solution(self, environment_id: str) -> int:
+        """A solution import dropping plug-in package bindings, as practitioners report; how many."""
+        org = self._environment(environment_id).organization
+        if org is None:
+            return 0
+        bound = [p for p in org.table("pluginpackages").values() if p.get("_managedidentityid_value")]
+        for package in bound:
+            package["_managedidentityid_value"] = None
+        return len(bound)
+
 
 class SandboxControl:
     """Synchronous control of a running sandbox for tests and the demo (calls run on the sandbox loop)."""
@@ -279,3 +289,7 @@ class SandboxControl:
 
     def rows(self, environment_id: str, table: str) -> list[Row]:
         return self._sandbox.call_in_loop(lambda: self._ops.rows(environment_id, table))
+
+    def import_solution(self, environment_id: str) -> int:
+        """Drift: unbind every plug-in package of the environment, as a solution import may."""
+        return self._sandbox.call_in_loop(lambda: self._ops.import_solution(environment_id))

@@ -45,6 +45,7 @@ class Control(StandIn):
             self.register,
         )
         add("POST", r"/_sandbox/environments/(?P<env>[^/]+)/applicationusers", self.add_user)
+        add("POST", r"/_sandbox/environments/(?P<env>[^/]+)/solutionimports", self.import_solution)
         add("POST", r"/_sandbox/applications", self.create_application)
         add("POST", r"/_sandbox/tokens", self.mint_token)
 
@@ -127,6 +128,13 @@ class Control(StandIn):
         except LookupError as exc:
             return self._problem(404, str(exc))
         return _json({"id": component_id}, 201)
+
+    async def import_solution(self, call: Call) -> web.StreamResponse:
+        try:
+            unbound = self.ops.import_solution(call.params["env"])
+        except LookupError as exc:
+            return self._problem(404, str(exc))
+        return _json({"unbound": unbound})
 
     async def add_user(self, call: Call) -> web.StreamResponse:
         body = await call.json_object()

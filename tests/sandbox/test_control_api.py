@@ -93,3 +93,20 @@ def test_application_registration_and_token_minting(control: httpx.Client, sandb
 def test_unknown_config_keys_are_refused(control: httpx.Client) -> None:
     response = control.patch("/_sandbox/config", json={"fic_limit": 40})
     assert response.status_code == 400
+
+
+def test_solution_import_drops_package_bindings(control: httpx.Client, sandbox: Sandbox) -> None:
+    environment = sandbox.control.create_environment()
+    package = sandbox.control.register_plugin_package(environment.id, self_signed())
+    row_id = "6f1c2a52-9d1e-4c3b-8a57-0a4b7c1d2e3f"
+    url = environment.dataverse_url.rstrip("/")
+    headers = {"OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+    with sandbox.client(url, base_url=url, headers=headers) as dataverse:
+        dataverse.post("/api/data/v9.2/managedidentities", json={"managedidentityid": row_id, "version": 2})
+        dataverse.patch(
+            f"/api/data/v9.2/pluginpackages({package})",
+            json={"managedidentityid@odata.bind": f"/managedidentities({row_id})"},
+        )
+    imported = control.post(f"/_sandbox/environments/{environment.id}/solutionimports").json()
+    assert imported == {"unbound": 1}
+    assert sandbox.control.rows(environment.id, "pluginpackages")[0]["_managedidentityid_value"] is None
