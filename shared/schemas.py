@@ -104,7 +104,7 @@ class UnmappedValidatorError(RuntimeError):
     """An event model gained a validator whose rule this module cannot yet state as JSON Schema."""
 
 
-class _EventSchemaGenerator(GenerateJsonSchema):
+class EventSchemaGenerator(GenerateJsonSchema):
     """pydantic's generator, plus the rules of the event validators and RFC 3339 for aware timestamps."""
 
     def function_after_schema(self, schema: core_schema.AfterValidatorFunctionSchema) -> JsonSchemaValue:
@@ -131,7 +131,7 @@ class _EventSchemaGenerator(GenerateJsonSchema):
 
 
 def _schema(model: type[BaseModel], schema_type: str) -> dict[str, Any]:
-    generated = model.model_json_schema(by_alias=True, schema_generator=_EventSchemaGenerator)
+    generated = model.model_json_schema(by_alias=True, schema_generator=EventSchemaGenerator)
     return {
         "$schema": DIALECT,
         "$id": schema_file_name(schema_type),

@@ -6,13 +6,21 @@ import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from pydantic import AfterValidator, BaseModel
 
 from shared.events import EVENT_TYPES, EventValidationError, parse_event, parse_result
-from shared.schemas import SCHEMA_TYPES, schema_file_name, schema_files, schema_for
+from shared.schemas import (
+    SCHEMA_TYPES,
+    EventSchemaGenerator,
+    UnmappedValidatorError,
+    schema_file_name,
+    schema_files,
+    schema_for,
+)
 from tests.domain.event_samples import sample
 from tests.domain.test_events import MALFORMED
 
@@ -233,3 +241,24 @@ def test_result_schema_refuses_an_unknown_outcome() -> None:
     document["data"]["outcome"] = "partially-succeeded"
 
     assert not schema_accepts("ppmi.result", document)
+
+
+def test_a_validator_without_a_json_schema_rule_stops_generation() -> None:
+    def check_even_length(value: str) -> str:
+        if len(value) % 2:
+            raise ValueError("odd")
+        return value
+
+    class Padded(BaseModel):
+        value: Annotated[str, AfterValidator(check_even_length)]
+
+    with pytest.raises(UnmappedValidatorError, match="check_even_length has no JSON Schema rule"):
+        Padded.model_json_schema(schema_generator=EventSchemaGenerator)
+
+
+def test_the_folder_guide_links_every_schema_and_example() -> None:
+    guide = (SCHEMAS / "README.md").read_text(encoding="utf-8")
+
+    for schema_type in SCHEMA_TYPES:
+        assert f"]({schema_file_name(schema_type)})" in guide
+        assert f"](examples/{schema_type}.json)" in guide

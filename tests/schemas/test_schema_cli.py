@@ -55,3 +55,11 @@ def test_unknown_type_is_a_usage_error_listing_the_types(capsys: pytest.CaptureF
 
     assert exited.value.code == 2
     assert "ppmi.result" in capsys.readouterr().err
+
+
+def test_a_type_and_a_folder_together_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["event", "schema", "ppmi.result", "--write", str(tmp_path)])
+
+    assert code == 2
+    assert "not both" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
