@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import pytest
 
 from sandbox.server import Sandbox
 from shared.cli.demo import signing_certificate, write_demo_policy
+from shared.engine import Runtime, open_runtime
 from shared.policy import Policy, load_policy
+from shared.settings import Settings
 from tests.reliability.foreign import ForeignSeed, seed_foreign
 
 
@@ -54,3 +57,9 @@ def foreign_around(
         role_assignment_ids=[str(uuid.uuid4()) for _ in range(len(environment_ids) * 4)],
         same_name=same_name,
     )
+
+
+@pytest.fixture
+async def runtime(sandbox: Sandbox, policy: Policy) -> AsyncIterator[Runtime]:
+    async with open_runtime(Settings.from_env(), policy) as opened:
+        yield opened

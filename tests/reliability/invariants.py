@@ -49,11 +49,16 @@ class Component:
 
 @dataclass
 class EnvironmentExpectation:
-    """One environment of the run: provisioned with these components, or torn down (`deleted`)."""
+    """One environment of the run: provisioned with these components, or torn down (`deleted`).
+
+    `announced`: an environment event (created or reconcile) succeeded, so every trusted signer gets a FIC
+    and the policy's grants are given; a registration event alone brings only its component's signer.
+    """
 
     environment_id: str
     components: list[Component] = field(default_factory=list)
     deleted: bool = False
+    announced: bool = True
 
 
 @dataclass
@@ -70,7 +75,11 @@ class Expectation:
     def credentials_for(self, environment: EnvironmentExpectation) -> set[FederatedCredential]:
         """Trusted signers x environment, plus each trusted component signer (by its own component name)."""
         policy = self.policy
-        wanted = {policy.credential_for(environment.environment_id, t.signer) for t in policy.trusted_signers}
+        wanted = set()
+        if environment.announced:
+            wanted = {
+                policy.credential_for(environment.environment_id, t.signer) for t in policy.trusted_signers
+            }
         for component in environment.components:
             signer = component.signer()
             if policy.trusted_signer_for(signer) is not None:
@@ -348,8 +357,9 @@ def _grants(expectation: Expectation, owned: _Owned, identity_of: Mapping[str, R
     policy = expectation.policy
     settings = policy.identity
     wanted: set[tuple[str, str, str]] = set()
+    announced = {e.environment_id for e in expectation.live() if e.announced}
     for env_id, identity in identity_of.items():
-        if not isinstance(identity, Resource):
+        if not isinstance(identity, Resource) or env_id not in announced:
             continue  # app registrations: grants go to a principal the sandbox knows by app, not checked here
         principal = str(identity.value["properties"]["principalId"]).lower()
         for grant in policy.role_grants:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,10 +15,6 @@ from sandbox.state import Organization
 from shared.cli.demo import signing_certificate, write_demo_policy
 from shared.engine import Runtime, open_runtime
 from shared.http import ConnectToTransport
-from shared.messaging import IncomingMessage, MessagingSettings, Outcome
-from shared.messaging.disposition import Disposition
-from shared.messaging.envelope import EVENTS_QUEUE, WORK_QUEUE
-from shared.messaging.processing import provision, route_event
 from shared.policy import load_policy
 from shared.settings import Settings
 from tests.security.canary import Canary
@@ -91,22 +86,3 @@ def report_dataverse_url(sandbox: Sandbox, environment_id: str, url: str) -> Non
         environment.organization = _ReportedOrganization(**values, reported_url=url)
 
     sandbox.call_in_loop(change)
-
-
-async def through_processor(runtime: Runtime, body: bytes, message_id: str = "hostile-1") -> Disposition:
-    """The message processor as both hosts run it: route the intake event, then provision what it forwards."""
-    settings = MessagingSettings()
-    message = IncomingMessage(queue=EVENTS_QUEUE, body=body, message_id=message_id)
-    routed = await route_event(message, runtime, settings, datetime.now(UTC))
-    if routed.outcome is not Outcome.FORWARDED:
-        return routed
-    (forwarded,) = routed.messages
-    work = IncomingMessage(
-        queue=WORK_QUEUE,
-        body=forwarded.body,
-        message_id=forwarded.message_id,
-        properties=forwarded.properties,
-        session_id=forwarded.session_id,
-        correlation_id=forwarded.correlation_id,
-    )
-    return await provision(work, runtime, settings, datetime.now(UTC))

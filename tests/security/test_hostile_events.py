@@ -16,8 +16,9 @@ from sandbox.server import Sandbox
 from shared.engine import Runtime
 from shared.messaging import KEPT_QUEUE, KEPT_REASON, RESULTS_QUEUE, Outcome
 from shared.messaging.disposition import Disposition
+from tests.reliability.processing import through_processor
 from tests.security.canary import Canary
-from tests.security.conftest import Signers, report_dataverse_url, through_processor
+from tests.security.conftest import Signers, report_dataverse_url
 from tests.security.corpus import (
     ENVIRONMENT_CASES,
     EVENT_CASES,
