@@ -81,6 +81,10 @@ class QueueView:
         self._queue = queue
         self._lock = lock
 
+    @property
+    def options(self) -> QueueOptions:
+        return self._queue.options
+
     def _count(self, *states: MessageState) -> int:
         with self._lock:
             return sum(1 for message in self._queue.messages() if message.state in states)

@@ -481,8 +481,11 @@ class BrokerHandler(Handler):
             return
         for delivery in [d for d in self._lock_tokens if d.link == link]:
             del self._lock_tokens[delivery]
-        record.queue.release_owner(record.owner)
-        record.queue.sessions.release(record.owner)
+        if record.session_id is not None:
+            # Closing a session receiver gives the session up at once; what it held unsettled is redelivered.
+            # Plain peek-lock messages stay locked until their lock expires, as on Service Bus.
+            record.queue.release_owner(record.owner)
+            record.queue.sessions.release(record.owner)
 
     def _advance_time(self) -> None:
         now = time.time()

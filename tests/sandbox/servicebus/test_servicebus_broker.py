@@ -1,0 +1,57 @@
+"""The broker as a Python object: default queues, start and stop, and what a closed receiver leaves behind."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from azure.servicebus import ServiceBusClient, ServiceBusMessage
+
+from sandbox.servicebus import QueueOptions, SandboxTokenCredential, ServiceBusBroker
+from tests.sandbox.servicebus.conftest import SHORT_LOCK, queue_sender
+
+
+def _broker_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "servicebus-broker"]
+
+
+def test_default_queues_are_the_ones_ppmi_uses() -> None:
+    broker = ServiceBusBroker()
+    assert broker.queue("ppmi-events").options.duplicate_detection_window is not None
+    assert broker.queue("ppmi-work").options == QueueOptions(requires_session=True, max_delivery_count=10)
+    assert broker.queue("ppmi-results").options.requires_session
+    with pytest.raises(KeyError, match="ppmi-events"):
+        broker.queue("ppmi-other")
+    with pytest.raises(RuntimeError, match="start"):
+        _ = broker.port
+
+
+def test_stopping_closes_the_port_and_ends_the_thread_even_with_a_client_attached() -> None:
+    with ServiceBusBroker(queues={"q": QueueOptions()}) as broker:
+        port = broker.port
+        client = ServiceBusClient(
+            broker.fully_qualified_namespace, SandboxTokenCredential(), use_tls=False, retry_total=0
+        )
+        sender = client.get_queue_sender("q", keep_alive=0)
+        sender.send_messages(ServiceBusMessage("still connected"))
+        assert len(_broker_threads()) == 1
+    assert _broker_threads() == []
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+    sender.close()
+    client.close()
+
+
+def test_message_held_by_a_closed_receiver_returns_only_when_its_lock_expires(
+    client: ServiceBusClient, broker: ServiceBusBroker
+) -> None:
+    with queue_sender(client, "short-lock") as sender:
+        sender.send_messages(ServiceBusMessage("taken, then the receiver died"))
+    with client.get_queue_receiver("short-lock") as receiver:
+        (taken,) = receiver.receive_messages(max_wait_time=5)
+    assert [m.state for m in broker.queue("short-lock").messages()] == ["locked"]
+    with client.get_queue_receiver("short-lock") as successor:
+        (again,) = successor.receive_messages(max_wait_time=SHORT_LOCK * 4)
+        assert (again.sequence_number, again.delivery_count) == (taken.sequence_number, 1)
+        successor.complete_message(again)
