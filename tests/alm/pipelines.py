@@ -137,3 +137,25 @@ def expand(text: str, template: Template, values: dict[str, Any], macros: dict[s
 
     expanded = EXPRESSION.sub(expression, text)
     return MACRO.sub(lambda match: macros.get(match.group(1), match.group(0)), expanded)
+
+
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=\"([^\"]*)\"\s*$")
+_SHELL_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CONTINUATION = re.compile(r"\s*[\\`]\n\s*")
+
+
+def command_lines(script: str, program: str) -> list[str]:
+    """Lines that run `program`, with bash (`\\`) and PowerShell (backtick) continuations joined."""
+    joined = _CONTINUATION.sub(" ", script)
+    return [line.strip() for line in joined.splitlines() if line.strip().startswith(f"{program} ")]
+
+
+def substitute_shell_variables(line: str, script: str, variables: dict[str, str]) -> str:
+    """`${NAME}` from the given variables and from `name="..."` assignments earlier in the script."""
+    known = dict(variables)
+    for raw in script.splitlines():
+        match = _ASSIGNMENT.match(raw)
+        if match:
+            name, value = match.groups()
+            known[name] = _SHELL_VARIABLE.sub(lambda found: known[found.group(1)], value)
+    return _SHELL_VARIABLE.sub(lambda found: known[found.group(1)], line)

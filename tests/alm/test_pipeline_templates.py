@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -23,7 +24,15 @@ import pytest
 from shared.cli import build_parser
 from shared.cli.publish import EXIT_FAILED, EXIT_REJECTED, EXIT_SUCCEEDED, EXIT_TIMEOUT
 from shared.events import EVENT_TYPES
-from tests.alm.pipelines import Template, expand, load_azure_devops, load_github, used_inputs
+from tests.alm.pipelines import (
+    Template,
+    command_lines,
+    expand,
+    load_azure_devops,
+    load_github,
+    substitute_shell_variables,
+    used_inputs,
+)
 
 LOADERS: dict[str, Callable[[], Template]] = {"github": load_github, "azure-devops": load_azure_devops}
 BASH = shutil.which("bash")
@@ -200,6 +209,28 @@ def test_every_ppmi_invocation_is_one_the_cli_accepts(
         RUNNER_VARIABLES["BUILD_BUILDID" if "azure" in str(template.path) else "GITHUB_RUN_ID"]
         in arguments.id
     )
+
+
+def test_every_ppmi_command_line_read_as_text_is_one_the_cli_accepts(template: Template) -> None:
+    values = values_for(template)
+    macros = {"runner.temp": "/runner/temp", "Agent.TempDirectory": "/agent/temp"}
+    parser = build_parser()
+    parsed = []
+    for step in template.steps:
+        variables = {name: expand(value, template, values, macros) for name, value in step.env.items()}
+        variables |= RUNNER_VARIABLES | {"CERTIFICATE_DIR": "/agent/temp/signing"}
+        for line in command_lines(step.script, "ppmi"):
+            command = substitute_shell_variables(
+                expand(line, template, values, macros), step.script, variables
+            )
+            words = shlex.split(command.split(" > ")[0])  # the output redirection is the shell's, not ppmi's
+            parsed.append(parser.parse_args(words[1:]))
+
+    assert {arguments.type for arguments in parsed} == {
+        "ppmi.pluginpackage.registered",
+        "ppmi.pluginassembly.registered",
+    }
+    assert all(arguments.wait for arguments in parsed)
 
 
 def test_every_ppmi_command_line_in_the_templates_is_covered(template: Template) -> None:
