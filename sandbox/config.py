@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -61,6 +62,7 @@ class SandboxConfig:
     servicebus: bool = True
     profile: str = "none"
     time_scale: float = 1.0
+    fault_overrides: dict[str, Any] = field(default_factory=dict)  # control-API shape: {"services": {...}}
     arm_page_size: int = 2
     environments_page_size: int = 2
     fic_write_hold_seconds: float = 0.05
@@ -78,6 +80,7 @@ class SandboxConfig:
             dataverse_limits=dataclasses.replace(self.dataverse_limits),
             identity_rates=dataclasses.replace(self.identity_rates),
             arm_buckets=dataclasses.replace(self.arm_buckets),
+            fault_overrides=copy.deepcopy(self.fault_overrides),
         )
 
     def update(self, changes: dict[str, Any]) -> None:

@@ -50,9 +50,11 @@ class FaultProfile:
     def from_json(cls, body: dict[str, Any]) -> FaultProfile:
         """Build from a control-API body: a `profile` name as the base, then any overrides."""
         base = named_profile(
-            str(body.get("profile", body.get("name", "none"))), seed=int(body.get("seed", 0))
+            str(body.get("profile", body.get("name", "none"))),
+            seed=int(body.get("seed", 0)),
+            time_scale=float(body.get("time_scale", 1.0)),
         )
-        for key in ("rate_limits", "time_scale", "hang_seconds"):
+        for key in ("rate_limits", "hang_seconds"):
             if key in body:
                 setattr(base, key, type(getattr(base, key))(body[key]))
         for service, overrides in dict(body.get("services", {})).items():

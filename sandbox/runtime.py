@@ -6,13 +6,25 @@ import threading
 from collections import deque
 
 from sandbox.config import SandboxConfig
-from sandbox.faults import FaultInjector, FaultProfile, named_profile
+from sandbox.faults import FaultInjector, FaultProfile
 from sandbox.requestlog import RequestRecord
 from sandbox.state import SandboxState
 from sandbox.throttle import ArmThrottle, DataverseProtection
 from sandbox.tokens import TokenAuthority
 
 REQUEST_LOG_SIZE = 20_000
+
+
+def startup_profile(config: SandboxConfig) -> FaultProfile:
+    """The fault profile a sandbox starts with and returns to on reset."""
+    return FaultProfile.from_json(
+        {
+            "profile": config.profile,
+            "seed": config.seed,
+            "time_scale": config.time_scale,
+            **config.fault_overrides,
+        }
+    )
 
 
 class Runtime:
@@ -23,9 +35,7 @@ class Runtime:
         self.lock = threading.Lock()
         self.config = config.copy()
         self.state = SandboxState(self.config)
-        self.faults = FaultInjector(
-            named_profile(config.profile, seed=config.seed, time_scale=config.time_scale)
-        )
+        self.faults = FaultInjector(startup_profile(config))
         self.arm_throttle = ArmThrottle(self.config.arm_buckets, self.config.identity_rates)
         self.protection = DataverseProtection(self.config.dataverse_limits)
 
@@ -33,9 +43,7 @@ class Runtime:
         """Back to the start-up state: same seed, same IDs, start-up fault profile, empty log."""
         self.config = self.initial_config.copy()
         self.state = SandboxState(self.config)
-        self.set_faults(
-            named_profile(self.config.profile, seed=self.config.seed, time_scale=self.config.time_scale)
-        )
+        self.set_faults(startup_profile(self.config))
         self.arm_throttle = ArmThrottle(self.config.arm_buckets, self.config.identity_rates)
         self.protection = DataverseProtection(self.config.dataverse_limits)
         with self.lock:

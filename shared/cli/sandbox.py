@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import signal
@@ -10,8 +11,10 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from sandbox.config import SandboxConfig
+from sandbox.faults import FaultProfile
 from sandbox.server import Sandbox
 
 STATE_DIR = Path(".sandbox")
@@ -27,6 +30,8 @@ examples:
   ppmi sandbox --profile chaos --seed 7 inject 5xx, 429, resets and latency spikes, reproducibly
   ppmi sandbox --profile azure --time-scale 10
                                         documented latencies and rate limits, ten times faster
+  ppmi sandbox --faults '{"services": {"arm": {"error_rate": 0.1, "latency_ms": 50}}}'
+                                        one service's faults only
   eval "$(ppmi sandbox --print-env)"    in another shell: point this shell at the running sandbox
 """
 
@@ -45,12 +50,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--profile", default="none", choices=("none", "chaos", "azure"), help="fault profile")
     parser.add_argument("--seed", type=int, default=0, help="seed for identifiers and injected faults")
     parser.add_argument("--time-scale", type=float, default=1.0, help="speed-up of rate limits and latencies")
+    parser.add_argument(
+        "--faults",
+        type=fault_overrides,
+        default={},
+        metavar="JSON",
+        help='per-service overrides, e.g. \'{"services": {"dataverse": {"throttle_rate": 0.2}}}\'',
+    )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT, help="HTTPS listener port")
     parser.add_argument("--token-port", type=int, default=DEFAULT_TOKEN_PORT, help="token endpoint port")
     parser.add_argument("--servicebus-port", type=int, default=DEFAULT_SERVICEBUS_PORT, help="AMQP port")
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help="where the CA and env file go")
     parser.set_defaults(func=run)
+
+
+def fault_overrides(text: str) -> dict[str, Any]:
+    """`--faults` JSON, checked now so a typo fails before anything starts."""
+    example = """'{"services": {"arm": {"error_rate": 0.1}}}'"""
+    try:
+        overrides = json.loads(text)
+        if not isinstance(overrides, dict):
+            raise TypeError("not a JSON object")
+        FaultProfile.from_json(overrides)
+    except (ValueError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; expected JSON like {example}") from exc
+    return overrides
 
 
 def export_lines(env: dict[str, str]) -> str:
@@ -90,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         servicebus_port=args.servicebus_port,
         profile=args.profile,
         time_scale=args.time_scale,
+        fault_overrides=args.faults,
     )
     stop = threading.Event()
 

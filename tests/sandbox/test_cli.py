@@ -65,3 +65,10 @@ def test_print_env_ignores_what_a_crashed_sandbox_left_behind(
     (state_dir / "env").write_text("export PPMI_CONNECT_TO=127.0.0.1:1\n", encoding="utf-8")
     assert main(["sandbox", "--print-env", "--state-dir", str(state_dir)]) == 1
     assert capsys.readouterr().out == ""
+
+
+def test_a_fault_override_typo_is_refused_before_anything_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["sandbox", "--faults", '{"services": {"mainframe": {}}}'])
+    assert exited.value.code == 2
+    assert "unknown service 'mainframe'" in capsys.readouterr().err

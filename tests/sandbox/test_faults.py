@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sandbox.config import SandboxConfig
 from sandbox.faults import FaultInjector, FaultProfile, named_profile
 from sandbox.server import Sandbox
 from tests.sandbox.conftest import ARM, MSI_VERSION
@@ -93,3 +94,12 @@ def test_faults_can_be_set_through_the_control_api(
         current = control.get("/_sandbox/faults").json()
     assert current["services"]["arm"]["error_rate"] == 1.0
     assert list_identities(arm, identities_url).status_code >= 500
+
+
+def test_start_up_fault_overrides_come_back_after_reset() -> None:
+    config = SandboxConfig(servicebus=False, fault_overrides={"services": {"graph": {"error_rate": 1.0}}})
+    with Sandbox(config) as sandbox:
+        sandbox.set_faults("none")
+        sandbox.reset()
+        assert sandbox.runtime.faults.profile.for_service("graph").error_rate == 1.0
+        assert sandbox.runtime.faults.profile.for_service("arm").error_rate == 0.0
