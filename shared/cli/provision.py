@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
 from shared.engine import Change, Preview, Report, Runtime, open_runtime, preview, process
-from shared.errors import PpmiError
+from shared.errors import InvalidInputError, PpmiError
 from shared.events import Event, new_event
 from shared.policy import PolicyError, load_policy
 from shared.settings import Settings
@@ -156,6 +156,9 @@ def _with_runtime(run: Callable[[Runtime], Awaitable[int]]) -> int:
 
     try:
         return asyncio.run(main())
+    except InvalidInputError as error:
+        print(f"ppmi: {error.reason}", file=sys.stderr)
+        return EXIT_REJECTED
     except PpmiError as error:
         print(f"ppmi: {error}", file=sys.stderr)
         print("Nothing more was changed; run the command again once the cause is fixed.", file=sys.stderr)
