@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -14,10 +14,19 @@ from proton.reactor import Container
 from sandbox.servicebus._queue import MessageState, Queue, QueueOptions, StoredMessage
 from sandbox.servicebus._server import BrokerHandler
 
+_DAY = 86400.0
+# ppmi's queues as infra/core/messaging/service-bus.bicep declares them, but with a 30 s lock.
+_PPMI_QUEUE = QueueOptions(
+    duplicate_detection_window=600.0,
+    lock_duration=30.0,
+    dead_lettering_on_expiration=True,
+    default_message_ttl=14 * _DAY,
+)
 DEFAULT_QUEUES: Mapping[str, QueueOptions] = {
-    "ppmi-events": QueueOptions(duplicate_detection_window=600.0),
-    "ppmi-work": QueueOptions(requires_session=True, max_delivery_count=10, lock_duration=30.0),
-    "ppmi-results": QueueOptions(requires_session=True),
+    "ppmi-events": _PPMI_QUEUE,
+    "ppmi-work": replace(_PPMI_QUEUE, requires_session=True, max_delivery_count=10),
+    "ppmi-results": replace(_PPMI_QUEUE, requires_session=True),
+    "ppmi-kept": replace(_PPMI_QUEUE, max_delivery_count=100, default_message_ttl=90 * _DAY),
 }
 
 _START_TIMEOUT = 10.0

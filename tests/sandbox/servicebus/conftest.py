@@ -24,6 +24,7 @@ TEST_QUEUES = {
     "plain": QueueOptions(max_delivery_count=MAX_DELIVERIES),
     "short-lock": QueueOptions(lock_duration=SHORT_LOCK, max_delivery_count=MAX_DELIVERIES),
     "events": QueueOptions(duplicate_detection_window=60.0),
+    "expiring": QueueOptions(dead_lettering_on_expiration=True),
     "work": QueueOptions(requires_session=True),
     "short-session": QueueOptions(requires_session=True, lock_duration=SHORT_LOCK),
 }

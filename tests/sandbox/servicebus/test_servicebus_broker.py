@@ -19,8 +19,10 @@ def _broker_threads() -> list[threading.Thread]:
 def test_default_queues_are_the_ones_ppmi_uses() -> None:
     broker = ServiceBusBroker()
     assert broker.queue("ppmi-events").options.duplicate_detection_window is not None
-    assert broker.queue("ppmi-work").options == QueueOptions(requires_session=True, max_delivery_count=10)
+    work = broker.queue("ppmi-work").options
+    assert (work.requires_session, work.max_delivery_count, work.lock_duration) == (True, 10, 30.0)
     assert broker.queue("ppmi-results").options.requires_session
+    assert broker.queue("ppmi-kept").options.max_delivery_count == 100
     with pytest.raises(KeyError, match="ppmi-events"):
         broker.queue("ppmi-other")
     with pytest.raises(RuntimeError, match="start"):

@@ -10,6 +10,7 @@ from azure.servicebus import (
     ServiceBusMessage,
     ServiceBusReceivedMessage,
     ServiceBusReceiveMode,
+    ServiceBusSubQueue,
 )
 from azure.servicebus.exceptions import ServiceBusError
 
@@ -127,3 +128,16 @@ def test_unknown_queue_is_reported_to_the_sender(broker: ServiceBusBroker) -> No
         pytest.raises(ServiceBusError),
     ):
         sender.send_messages(ServiceBusMessage("lost"))
+
+
+def test_message_past_its_time_to_live_is_dead_lettered_as_expired(
+    client: ServiceBusClient, broker: ServiceBusBroker
+) -> None:
+    with queue_sender(client, "expiring") as sender:
+        sender.send_messages(ServiceBusMessage("stale", time_to_live=datetime.timedelta(seconds=1)))
+    assert broker.queue("expiring").active_count == 1
+    with client.get_queue_receiver("expiring", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dlq:
+        (expired,) = dlq.receive_messages(max_wait_time=5)
+        assert (str(expired), expired.dead_letter_reason) == ("stale", "TTLExpiredException")
+        dlq.complete_message(expired)
+    assert broker.queue("expiring").active_count == 0
