@@ -131,7 +131,9 @@ def _cross_checked(
     )
     assert expectation.component is not None
     label = expectation.component.label
-    wanted = WantedCredential(f"the subject Dataverse presents for {label}", presented, (), nearest.facts)
+    wanted = WantedCredential(
+        f"the subject Dataverse presents for {label}", presented, nearest.names, nearest.facts
+    )
     details = tuple(d.explanation for d in differences)
     if all(d.segment in SIGNER_SEGMENTS for d in differences) and not expectation.signer_given:
         finding = Finding(
@@ -199,20 +201,26 @@ def check_credentials(expectation: Expectation, observation: Observation) -> lis
     if identity is None:
         return []
     wanted, findings = wanted_credentials(expectation, observation)
-    exact = {
-        (credential.issuer, credential.subject)
-        for credential in observation.credentials
-        if any(
-            (w.credential.issuer, w.credential.subject) == (credential.issuer, credential.subject)
-            for w in wanted
-        )
-    }
-    unclaimed = [c for c in observation.credentials if (c.issuer, c.subject) not in exact]
     version = effective_version(expectation, observation)
+    claimed = {(w.credential.issuer, w.credential.subject) for w in wanted}
+    claimed.update(_trusted_values(expectation, observation, version))
+    unclaimed = [c for c in observation.credentials if (c.issuer, c.subject) not in claimed]
     for each in wanted:
         findings.extend(_check_one(expectation, observation, each, unclaimed, version))
     findings.extend(_capacity(expectation, observation))
     return findings
+
+
+def _trusted_values(expectation: Expectation, observation: Observation, version: int) -> set[tuple[str, str]]:
+    """(issuer, subject) of every trusted signer's FIC: correct for its own signer, so never a near miss."""
+    values = set()
+    for signer in expectation.trusted:
+        try:
+            credential = _credential_for(expectation, observation, signer, version)
+        except FederatedCredentialError:
+            continue
+        values.add((credential.issuer, credential.subject))
+    return values
 
 
 def _check_one(
@@ -234,7 +242,7 @@ def _check_one(
             _wrong_issuer(expectation, wanted, same_subject, version),
             *_audience(expectation, wanted, same_subject),
         ]
-    candidate = _candidate(wanted, unclaimed)
+    candidate = _candidate(wanted, observation.credentials, unclaimed)
     if candidate is None:
         return [_missing(expectation, observation, wanted)]
     findings = [_subject_mismatch(expectation, wanted, candidate)]
@@ -243,9 +251,13 @@ def _check_one(
     return findings + _audience(expectation, wanted, candidate)
 
 
-def _candidate(wanted: WantedCredential, unclaimed: list[ObservedCredential]) -> ObservedCredential | None:
-    """The FIC meant for this signer: ppmi's name for it, else the nearest one for the same environment."""
-    by_name = {c.name.lower(): c for c in unclaimed}
+def _candidate(
+    wanted: WantedCredential,
+    credentials: tuple[ObservedCredential, ...],
+    unclaimed: list[ObservedCredential],
+) -> ObservedCredential | None:
+    """The FIC meant for this signer: ppmi's name for it, else the nearest unclaimed one nearby."""
+    by_name = {c.name.lower(): c for c in credentials}
     for name in wanted.names:
         if name.lower() in by_name:
             return by_name[name.lower()]

@@ -54,6 +54,7 @@ class Expectation:
     headroom: int = 2
     component: ComponentTarget | None = None
     signer_given: bool = False  # True when the component's certificate was given, not taken from the policy
+    trusted: tuple[ExpectedSigner, ...] = ()  # the policy's trusted signers, whatever `signers` holds
 
 
 @dataclass(frozen=True)

@@ -165,8 +165,8 @@ def _environment_segment(wanted: str, found: str, facts: SubjectFacts) -> str:
         )
     if found.lower() == facts.environment_id.lower():
         return (
-            f"{found} is the environment ID, but the policy's subjectEnvironmentSegment makes the "
-            f"organization ID {wanted} expected"
+            f"{found} is the environment ID, but the organization ID {wanted} is expected in e/ (what "
+            "Dataverse presents, or the policy's subjectEnvironmentSegment)"
         )
     if found.replace("-", "").lower() == wanted.replace("-", "").lower():
         return f"{found} lost its hyphens; expected {wanted}"

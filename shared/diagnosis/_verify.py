@@ -78,12 +78,12 @@ async def _expectation(
     findings = []
     if not policy.environment_in_scope(environment.id, environment.type, environment.display_name):
         findings.append(_out_of_scope(environment))
+    trusted = tuple(ExpectedSigner(each.name, each.signer) for each in policy.trusted_signers)
+    signers = trusted
     if signer is not None:
-        signers: tuple[ExpectedSigner, ...] = (ExpectedSigner(GIVEN_SIGNER, signer),)
+        signers = (ExpectedSigner(GIVEN_SIGNER, signer),)
         if policy.trusted_signer_for(signer) is None:
             findings.append(_untrusted(environment.id, component))
-    else:
-        signers = tuple(ExpectedSigner(trusted.name, trusted.signer) for trusted in policy.trusted_signers)
     placeholder = f"the {policy.identity.strategy} identity for {environment.id}"
     expectation = Expectation(
         environment_id=environment.id,
@@ -98,6 +98,7 @@ async def _expectation(
         headroom=policy.identity.headroom,
         component=component,
         signer_given=signer is not None,
+        trusted=trusted,
     )
     return expectation, findings
 
