@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from shared.clients.arm import ManagedIdentity
@@ -93,9 +93,3 @@ def grants_for(
         name = role_assignment_name(scope, principal_id or "", grant.role_definition_id)
         grants.append(DesiredGrant(scope=scope, role_definition_id=grant.role_definition_id, name=name))
     return tuple(grants)
-
-
-def version_for(policy: Policy, tags: Mapping[str, str], pinned_tag: str) -> int:
-    """The row version to keep: a revert's pin on a dedicated identity, else the policy's format."""
-    pinned = tags.get(pinned_tag, "")
-    return int(pinned) if pinned.isdigit() else policy.format_version

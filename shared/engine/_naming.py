@@ -71,8 +71,3 @@ def pool_tags(policy: Policy, pool: str) -> dict[str, str]:
 def owns_dedicated(tags: Mapping[str, str], environment_id: str) -> bool:
     """Whether an identity is ppmi's own, made for this environment alone (the check before any delete)."""
     return tags.get(OWNED_TAG) == "true" and tags.get(ENVIRONMENT_TAG) == environment_id.lower()
-
-
-PINNED_VERSION_TAG = (
-    "ppmi-row-version"  # set by a revert: reconcile keeps this row version instead of the policy's
-)

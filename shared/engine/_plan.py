@@ -89,7 +89,11 @@ def _credential_steps(desired: Desired, present: Mapping[str, StoredCredential])
     target = desired.identity.target
     for wanted in desired.credentials:
         have = present.get(wanted.name.lower())
-        if have is None:
+        # Entra refuses a second FIC with the same issuer and subject, and one is all a signer needs.
+        twin = next((stored for stored in present.values() if stored.holds(wanted.credential)), None)
+        if have is None and twin is not None:
+            steps.append(Unchanged("federated-credential", wanted.name, f"held by {twin.name}"))
+        elif have is None:
             steps.append(PutCredential(target, wanted.name, wanted.credential, create=True))
         elif not have.holds(wanted.credential):
             steps.append(PutCredential(target, wanted.name, wanted.credential, create=False))

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from shared.clients.dataverse import ComponentKind, DataverseClient, dataverse_origin
+from shared.clients.dataverse import ComponentKind, DataverseClient, ManagedIdentityRow, dataverse_origin
 from shared.clients.environments import EnvironmentInfo
 from shared.engine._apply import apply, ensure_identity
-from shared.engine._desired import credentials_for, grants_for, resolved, row_id_for, row_values, version_for
+from shared.engine._desired import credentials_for, grants_for, resolved, row_id_for, row_values
 from shared.engine._model import (
     Action,
     AddApplicationUser,
@@ -22,7 +22,7 @@ from shared.engine._model import (
     Skip,
     Unchanged,
 )
-from shared.engine._naming import PINNED_VERSION_TAG, credential_prefix, identity_key
+from shared.engine._naming import credential_prefix, identity_key
 from shared.engine._placement import Placement, find_existing, place
 from shared.engine._plan import plan, plan_removal
 from shared.engine._runtime import Runtime
@@ -167,9 +167,10 @@ async def _provision(
     placement = await place(runtime, environment_id, needed=max(1, len(policy.trusted_signers)))
     identity, ensure = await _ensure(placement, runtime, into=into, write=write)
     actions.append(ensure)
-    version: int = policy.format_version
-    if placement.target.dedicated:
-        version = version_for(policy, identity.tags, PINNED_VERSION_TAG)
+    row_id = row_id_for(environment_id, placement.target)
+    row = await dataverse.get_managed_identity(row_id)
+    # An existing row keeps its subject format: only `ppmi upgrade` (and its revert) moves it, safely.
+    version = policy.format_version if row is None else (row.version or 0)
     organization_id = enrichment.environment.organization_id if enrichment.environment else None
     bindings: tuple[DesiredBinding, ...] = ()
     if component is not None:
@@ -184,12 +185,12 @@ async def _provision(
         credentials=credentials_for(
             policy, environment_id, signers, version=version, organization_id=organization_id
         ),
-        row_id=row_id_for(environment_id, placement.target),
+        row_id=row_id,
         row_values=row_values(policy, environment_id, identity, version),
         bindings=bindings,
         grants=grants_for(policy, environment_id, identity.principal_id) if component is None else (),
     )
-    observed = await _observe(desired, placement, runtime, dataverse, compare_subjects=version == 2)
+    observed = await _observe(desired, placement, row, runtime, dataverse, compare_subjects=version == 2)
     planned = plan(desired, observed)
     actions.extend(planned)
     if write:
@@ -219,12 +220,12 @@ async def _ensure(
 async def _observe(
     desired: Desired,
     placement: Placement,
+    row: ManagedIdentityRow | None,
     runtime: Runtime,
     dataverse: DataverseClient,
     *,
     compare_subjects: bool,
 ) -> Observed:
-    row = await dataverse.get_managed_identity(desired.row_id) if desired.row_id else None
     components = {}
     subjects = {}
     for binding in desired.bindings:

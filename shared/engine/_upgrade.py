@@ -2,8 +2,8 @@
 
 Order matters: the new FIC exists before the row asks for it, and the old one goes only after the row was
 read back at the new version, so plug-ins keep working at every step. A dedicated identity remembers the
-version it came from in a tag, which is what a revert goes back to; a revert then pins that version so the
-hourly reconcile does not undo it.
+version it came from in a tag, which is what a revert goes back to. Reconcile never moves a row's version,
+so neither an upgrade nor a revert is undone behind the operator's back.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from shared.engine._apply import apply
 from shared.engine._desired import credentials_for, resolved, row_id_for
 from shared.engine._model import Action, DesiredCredential, Enrichment, Unchanged
-from shared.engine._naming import PINNED_VERSION_TAG, UPGRADED_FROM_TAG
+from shared.engine._naming import UPGRADED_FROM_TAG
 from shared.engine._placement import find_existing
 from shared.engine._plan import plan_switch
 from shared.engine._runtime import Runtime
@@ -56,7 +56,6 @@ async def switch_format(
             return actions
         retire, adopt, version = credentials(current), credentials(CURRENT_VERSION), CURRENT_VERSION
         if placement.target.dedicated:
-            tags = {name: value for name, value in tags.items() if name != PINNED_VERSION_TAG}
             tags[UPGRADED_FROM_TAG] = str(current)
     else:
         previous = tags.get(UPGRADED_FROM_TAG, "")
@@ -67,7 +66,6 @@ async def switch_format(
             )
         retire, adopt, version = credentials(CURRENT_VERSION), credentials(int(previous)), int(previous)
         tags = {name: value for name, value in tags.items() if name != UPGRADED_FROM_TAG}
-        tags[PINNED_VERSION_TAG] = previous
     actions = plan_switch(
         identity=identity,
         row=row,

@@ -16,6 +16,7 @@ from shared.errors import ConfigurationError, Retry, ServiceError, TransientErro
 from shared.http._clock import Clock, SystemClock
 from shared.http._pacing import PaceKey, Pacing
 from shared.settings import is_loopback
+from shared.telemetry import instrument_http_client, record_retry
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class HttpClient:
         rng: random.Random | None = None,
     ) -> None:
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout_seconds, follow_redirects=False)
+        instrument_http_client(self._client)
         self._tokens = tokens
         self.pacing = pacing
         self.clock = clock or SystemClock()
@@ -136,6 +138,7 @@ class HttpClient:
                     error.retry_after = delay
                     raise
                 attempt += 1
+                record_retry(call.service, error.code or str(error.status))
                 await self.clock.sleep(delay)
 
     async def _attempt(self, call: Call, url: httpx.URL) -> httpx.Response:

@@ -1,0 +1,132 @@
+"""`ppmi plan`, `ppmi apply` and `ppmi upgrade` against the sandbox, as an operator runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.server import Sandbox
+from shared.cli import main
+from shared.clients.arm import IdentityAddress
+from shared.engine import open_runtime
+from shared.fic import federated_credential
+from shared.policy import Policy
+from shared.settings import Settings
+from tests.engine.conftest import PolicyWriter
+
+LEGACY_FIC = "contoso-legacy"  # made by hand before ppmi, under a name ppmi would never choose
+
+
+@pytest.fixture
+def single_signer_policy(
+    write_policy: PolicyWriter, signers: list[bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Policy:
+    policy = write_policy(trusted=signers[:1])
+    monkeypatch.setenv("PPMI_POLICY_FILE", str(tmp_path / "policy.yaml"))
+    return policy
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def fic_names(sandbox: Sandbox, environment_id: str) -> set[str]:
+    (identity,) = sandbox.control.dump()["identities"]
+    assert identity["name"] == f"ppmi-{environment_id}"
+    return {fic["name"] for fic in identity["federatedIdentityCredentials"]}
+
+
+async def _make_legacy(policy: Policy, environment_id: str, host: str, row_id: str) -> None:
+    """Turn ppmi's v2 set-up into what older tooling left behind: a v0 FIC and a version 0 row."""
+    settings = policy.identity
+    address = IdentityAddress(
+        str(settings.subscription_id), str(settings.resource_group), f"ppmi-{environment_id}"
+    )
+    legacy = federated_credential(
+        tenant_id=policy.tenant_id,
+        environment_id=environment_id,
+        signer=policy.trusted_signers[0].signer,
+        format_version=0,
+    )
+    async with open_runtime(Settings.from_env(), policy) as runtime:
+        for stored in await runtime.arm.list_federated_credentials(address):
+            await runtime.arm.delete_federated_credential(address, stored.name)
+        await runtime.arm.create_or_update_federated_credential(address, LEGACY_FIC, legacy)
+        await runtime.dataverse(f"https://{host}").update_managed_identity(row_id, {"version": 0})
+
+
+def test_a_v0_row_is_planned_upgraded_and_reverted(
+    sandbox: Sandbox, single_signer_policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment = sandbox.control.create_environment(display_name="Sales")
+    assert environment.host is not None
+    assert run(capsys, "apply", "--environment-id", environment.id)[0] == 0
+    (row,) = sandbox.control.rows(environment.id, "managedidentities")
+    asyncio.run(
+        _make_legacy(single_signer_policy, environment.id, environment.host, row["managedidentityid"])
+    )
+
+    code, out = run(capsys, "plan", "--environment-id", environment.id, "--output", "json")
+    planned: dict[str, Any] = json.loads(out)
+    assert code == 0
+    assert all(change["change"] in ("none", "check", "skip") for change in planned["apply"])
+    upgrade = [(c["step"], c["change"]) for c in planned["upgrade"]]
+    assert upgrade == [
+        ("federated-credential", "create"),
+        ("managed-identity-row", "update"),
+        ("verify-row", "check"),
+        ("federated-credential", "delete"),
+        ("identity", "update"),
+    ]
+
+    assert run(capsys, "upgrade", "--environment-id", environment.id)[0] == 0
+    (upgraded,) = sandbox.control.rows(environment.id, "managedidentities")
+    assert upgraded["version"] == 2
+    (current,) = fic_names(sandbox, environment.id)
+    assert current != LEGACY_FIC
+
+    code, out = run(capsys, "upgrade", "--environment-id", environment.id, "--revert")
+    assert code == 0, out
+    (reverted,) = sandbox.control.rows(environment.id, "managedidentities")
+    assert reverted["version"] == 0
+    (restored,) = fic_names(sandbox, environment.id)
+    assert restored.endswith("-v0")
+
+    code, out = run(capsys, "plan", "--environment-id", environment.id)
+    assert code == 1  # the upgrade is on offer again, nothing else pending
+    assert "ppmi apply: 0 change(s)" in out
+    assert "ppmi upgrade: 4 change(s)" in out
+
+
+def test_plan_shows_a_new_environment_and_writes_nothing(
+    sandbox: Sandbox, single_signer_policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment = sandbox.control.create_environment(display_name="Sales")
+    code, out = run(capsys, "plan", "--environment-id", environment.id)
+    assert code == 1
+    assert f"+ identity               ppmi-{environment.id}" in out
+    assert "+ managed-identity-row" in out
+    assert all(not record.write for record in sandbox.requests)
+
+
+def test_an_unknown_environment_is_rejected_with_a_hint(
+    sandbox: Sandbox, single_signer_policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["apply", "--environment-id", "00000000-0000-0000-0000-000000000001"])
+    captured = capsys.readouterr()
+    assert code == 4
+    assert "does not exist" in captured.out
+    assert "fix the cause" in captured.err
+
+
+def test_a_missing_policy_file_names_the_variable(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PPMI_POLICY_FILE", raising=False)
+    assert main(["plan", "--environment-id", "00000000-0000-0000-0000-000000000001"]) == 2
+    assert "PPMI_POLICY_FILE" in capsys.readouterr().err
