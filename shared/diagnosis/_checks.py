@@ -37,7 +37,7 @@ def _checked(expectation: Expectation, observation: Observation) -> tuple[Checke
         Checked("identity", observation.identity.resource if observation.identity else expectation.identity)
     ]
     checked.extend(Checked("signer", signer.name) for signer in expectation.signers)
-    checked.append(Checked("managedidentity row", expectation.row_id))
+    checked.append(Checked("managedidentity row", expectation.row_id or "none expected without an identity"))
     if expectation.component is not None:
         server = observation.component.server_subject if observation.component else None
         checked.append(Checked("component", expectation.component.label))
@@ -58,8 +58,8 @@ def check_identity(expectation: Expectation, observation: Observation) -> list[F
         Finding(
             code="identity.missing",
             severity=Severity.ERROR,
-            message=f"the identity {expectation.identity} for environment {expectation.environment_id} does "
-            "not exist, so no plug-in there can get a token",
+            message=f"no identity for environment {expectation.environment_id} exists "
+            f"({expectation.identity}), so no plug-in there can get a token",
             fix=f"run `{_fixes.reconcile(expectation.environment_id)}` to create it with its FICs, row "
             "and grants",
             evidence=Evidence(expected=expectation.identity, actual="not found"),
@@ -102,7 +102,7 @@ def check_dataverse_access(expectation: Expectation, observation: Observation) -
 
 
 def check_row(expectation: Expectation, observation: Observation) -> list[Finding]:
-    if observation.refusal is not None or not observation.dataverse_read:
+    if observation.refusal is not None or not observation.dataverse_read or expectation.row_id is None:
         return []
     row = observation.row
     if row is None:
@@ -219,7 +219,7 @@ def check_component(expectation: Expectation, observation: Observation) -> list[
                 resource=target.label,
             )
         ]
-    if component.bound_row_id.lower() == expectation.row_id.lower():
+    if expectation.row_id is None or component.bound_row_id.lower() == expectation.row_id.lower():
         return []
     bound = observation.bound_row
     points_at = bound.application_id if bound is not None else None
@@ -255,7 +255,7 @@ def _covers(assignment_scope: str, wanted_scope: str) -> bool:
 
 def check_grants(expectation: Expectation, observation: Observation) -> list[Finding]:
     identity = observation.identity
-    if identity is None:
+    if identity is None or identity.principal_id is None:
         return []
     findings = []
     for grant in expectation.grants:

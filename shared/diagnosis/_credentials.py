@@ -18,7 +18,7 @@ from shared.diagnosis._state import (
     ObservedCredential,
     ObservedRow,
 )
-from shared.diagnosis._subjects import SubjectFacts, parse_subject, subject_differences
+from shared.diagnosis._subjects import SegmentDifference, SubjectFacts, parse_subject, subject_differences
 from shared.fic import (
     FORMAT_VERSIONS,
     FederatedCredential,
@@ -160,8 +160,8 @@ def _cross_checked(
     return [wanted], [finding]
 
 
-def _cross_check_fix(differences: tuple[object, ...], expectation: Expectation) -> str:
-    environment_only = all(getattr(d, "segment", "") == "e" for d in differences)
+def _cross_check_fix(differences: tuple[SegmentDifference, ...], expectation: Expectation) -> str:
+    environment_only = all(difference.segment == "e" for difference in differences)
     if environment_only:
         return (
             "set subjectEnvironmentSegment in the policy to the ID Dataverse uses in e/ "
@@ -245,7 +245,7 @@ def _check_one(
     candidate = _candidate(wanted, observation.credentials, unclaimed)
     if candidate is None:
         return [_missing(expectation, observation, wanted)]
-    findings = [_subject_mismatch(expectation, wanted, candidate)]
+    findings = [_subject_mismatch(expectation, wanted, candidate, version)]
     if candidate.issuer != value.issuer:
         findings.append(_wrong_issuer(expectation, wanted, candidate, version))
     return findings + _audience(expectation, wanted, candidate)
@@ -301,7 +301,7 @@ def _missing(expectation: Expectation, observation: Observation, wanted: WantedC
 
 
 def _subject_mismatch(
-    expectation: Expectation, wanted: WantedCredential, found: ObservedCredential
+    expectation: Expectation, wanted: WantedCredential, found: ObservedCredential, version: int
 ) -> Finding:
     differences = subject_differences(wanted.credential.subject, found.subject, wanted.facts)
     labels = ", ".join(dict.fromkeys(d.label for d in differences))
@@ -310,7 +310,7 @@ def _subject_mismatch(
         severity=Severity.ERROR,
         message=f"FIC {found.name} has the wrong subject for {wanted.label} ({labels} differs), so Entra "
         "refuses the token exchange (AADSTS700213)",
-        fix=f"run `{_fixes.reconcile(expectation.environment_id)}` to write the expected subject",
+        fix=_fixes.upgrade_or_reconcile(expectation.environment_id, version, expectation.format_version),
         evidence=Evidence(
             expected=wanted.credential.subject,
             actual=found.subject,
@@ -326,17 +326,15 @@ def _wrong_issuer(
     expected = wanted.credential.issuer
     if found.issuer == legacy_issuer(expectation.environment_id):
         detail = f"the legacy (format 0) issuer, but the row says version {version}"
-    elif found.issuer.rstrip("/").endswith("/v2.0") or "/v2.0" not in found.issuer:
-        detail = "another tenant, cloud or endpoint form than the tenant's Entra v2.0 issuer"
+    elif version == 0:
+        detail = "the current (version 1 and 2) issuer, but a version 0 row makes Entra expect the legacy one"
     else:
-        detail = "an issuer Entra will not match"
+        detail = "another tenant, cloud or endpoint form than the tenant's Entra v2.0 issuer"
     return Finding(
         code="fic.wrong_issuer",
         severity=Severity.ERROR,
         message=f"FIC {found.name} has the wrong issuer for {wanted.label} ({detail})",
-        fix=_fixes.upgrade_or_reconcile(expectation.environment_id, version, expectation.format_version)
-        if version < expectation.format_version
-        else f"run `{_fixes.reconcile(expectation.environment_id)}` to write the expected issuer",
+        fix=_fixes.upgrade_or_reconcile(expectation.environment_id, version, expectation.format_version),
         evidence=Evidence(expected=expected, actual=found.issuer, details=(detail,)),
         resource=found.name,
     )

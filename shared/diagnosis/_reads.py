@@ -33,9 +33,8 @@ def observed_identity(
     credentials = tuple(_credential(c) for c in placement.credentials.values())
     target = placement.target
     if target.address is None:
-        # An app registration: grants name its service principal, which the placement does not read.
-        application = str(target.application_id)
-        return ObservedIdentity(target.label, application, application), credentials
+        # An app registration: the engine grants it no roles, so its service principal is not needed.
+        return ObservedIdentity(target.label, str(target.application_id), None), credentials
     if placement.identity is None:
         return None, ()
     identity = placement.identity
@@ -67,11 +66,11 @@ class DataverseState:
 
 
 async def read_dataverse(
-    dataverse: DataverseClient, row_id: str, component: ComponentTarget | None
+    dataverse: DataverseClient, row_id: str | None, component: ComponentTarget | None
 ) -> DataverseState:
     """The expected row, the component, its binding and Dataverse's own subject; a 403 is an answer too."""
     try:
-        row = _row(await dataverse.get_managed_identity(row_id))
+        row = _row(await dataverse.get_managed_identity(row_id)) if row_id is not None else None
         if component is None:
             return DataverseState(row=row)
         kind = _kind(component.table)
@@ -79,7 +78,7 @@ async def read_dataverse(
         if found is None:
             return DataverseState(row=row)
         bound_row = None
-        if found.managed_identity_id is not None and found.managed_identity_id != row_id.lower():
+        if found.managed_identity_id is not None and found.managed_identity_id != (row_id or "").lower():
             bound_row = _row(await dataverse.get_managed_identity(found.managed_identity_id))
         subject = await _server_subject(dataverse, kind, component.component_id)
         observed = ObservedComponent(found.name, found.managed_identity_id, subject)

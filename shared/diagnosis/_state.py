@@ -45,7 +45,7 @@ class Expectation:
     environment_id: str
     tenant_id: str
     identity: str  # the identity the engine gives this environment (a name or resource ID)
-    row_id: str  # the deterministic `managedidentityid`
+    row_id: str | None  # the deterministic `managedidentityid`; None while no identity holds the environment
     signers: tuple[ExpectedSigner, ...]
     grants: tuple[ExpectedGrant, ...]
     cloud: Cloud = Cloud.PUBLIC
@@ -61,7 +61,7 @@ class Expectation:
 class ObservedIdentity:
     resource: str  # resource ID (managed identity) or object ID (app registration), for messages
     client_id: str
-    principal_id: str
+    principal_id: str | None  # None for an app registration: its service principal is not read
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,10 @@ async def verify(
             identity=placement.target.address.path if placement.target.address else placement.target.label,
             row_id=row_id_for(environment_id, placement.target),
         )
-    expectation = _with_grants(expectation, runtime, identity.principal_id if identity else None)
+    if identity is None or identity.principal_id is not None:  # the engine grants app registrations nothing
+        expectation = _with_grants(expectation, runtime, identity.principal_id if identity else None)
     grants: tuple[ObservedGrant, ...] = ()
-    if identity is not None and expectation.grants:
+    if identity is not None and identity.principal_id is not None and expectation.grants:
         grants = await read_grants(runtime.arm, expectation.grants, identity.principal_id)
     state, dataverse_findings = await _read_dataverse(runtime, environment, expectation)
     observation = Observation(
@@ -84,12 +85,12 @@ async def _expectation(
         signers = (ExpectedSigner(GIVEN_SIGNER, signer),)
         if policy.trusted_signer_for(signer) is None:
             findings.append(_untrusted(environment.id, component))
-    placeholder = f"the {policy.identity.strategy} identity for {environment.id}"
+    placeholder = f"no {policy.identity.strategy} identity holds its FICs"
     expectation = Expectation(
         environment_id=environment.id,
         tenant_id=policy.tenant_id,
         identity=placeholder,
-        row_id="(none: the environment has no identity yet)",
+        row_id=None,
         signers=signers,
         grants=(),
         cloud=policy.cloud,

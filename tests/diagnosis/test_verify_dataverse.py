@@ -6,6 +6,7 @@ from uuid import uuid4
 
 import pytest
 
+from shared.fic import legacy_issuer
 from tests.diagnosis.conftest import ROLES_VERSION, Provisioned
 
 
@@ -58,6 +59,22 @@ def test_row_patched_back_to_version_1_suggests_the_upgrade(provisioned: Provisi
     assert verified.exit_code == 1
     assert finding["message"] == (f"row {row_id} is version 1 (CN-based subject); current rows are version 2")
     assert finding["fix"].startswith(f"run `ppmi upgrade --environment-id {provisioned.environment_id}`")
+
+
+def test_row_at_version_0_expects_the_legacy_issuer_and_suggests_the_upgrade(
+    provisioned: Provisioned,
+) -> None:
+    row_id = provisioned.row()["managedidentityid"]
+    provisioned.dataverse("PATCH", f"managedidentities({row_id})", {"version": 0})
+    verified = provisioned.verify()
+    assert verified.exit_code == 1
+    assert "is version 0 (legacy issuer)" in verified.finding("row.old_version")["message"]
+    issuer = verified.finding("fic.wrong_issuer")
+    assert "a version 0 row makes Entra expect the legacy one" in issuer["message"]
+    assert issuer["expected"] == legacy_issuer(provisioned.environment_id)
+    assert issuer["fix"].startswith(f"run `ppmi upgrade --environment-id {provisioned.environment_id}`")
+    mismatch = verified.finding("fic.subject_mismatch")
+    assert str(mismatch["expected"]).startswith("component:pluginassembly,thumbprint:")
 
 
 def test_unbound_package_is_component_not_bound(provisioned: Provisioned) -> None:

@@ -25,7 +25,11 @@ def test_deleted_identity_is_identity_missing(provisioned: Provisioned) -> None:
     verified = provisioned.verify()
     finding = verified.finding("identity.missing")
     assert verified.exit_code == 1
-    assert "does not exist, so no plug-in there can get a token" in finding["message"]
+    assert finding["message"] == (
+        f"no identity for environment {provisioned.environment_id} exists "
+        f"({finding['expected']}), so no plug-in there can get a token"
+    )
+    assert str(finding["expected"]).endswith(f"/userAssignedIdentities/ppmi-{provisioned.environment_id}")
     assert "ppmi.environment.reconcile" in finding["fix"]
     assert not [f for f in verified.report["findings"] if f["code"].startswith("fic.")]
 
