@@ -7,6 +7,7 @@ both talk to the sandbox at the same time.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 import socket
@@ -60,6 +61,8 @@ class Sandbox:
         servicebus_queues: Mapping[str, QueueOptions] | None = None,
     ) -> None:
         self.config = config or SandboxConfig()
+        if not _is_loopback(self.config.host):
+            raise ValueError(f"the sandbox listens on loopback only, not on {self.config.host!r}")
         self._servicebus_queues = servicebus_queues
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="ppmi-sandbox-"))
         self.runtime = Runtime(self.config)
@@ -375,6 +378,15 @@ def _reset_connection(request: web.Request) -> web.Response:
     response = web.Response(status=499)
     response[ERROR_CODE] = "ConnectionReset"
     return response
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _bound_port(runner: web.AppRunner) -> int:

@@ -123,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    sandbox = Sandbox(config, state_dir=state_dir)
+    try:
+        sandbox = Sandbox(config, state_dir=state_dir)
+    except ValueError as exc:
+        print(f"{exc}: use --host 127.0.0.1 (the default) or another loopback address.", file=sys.stderr)
+        return 2
     try:
         sandbox.start()
     except (OSError, RuntimeError) as exc:
