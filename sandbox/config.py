@@ -70,6 +70,8 @@ class SandboxConfig:
     environment_provisioning_seconds: float = 0.0
     token_lifetime_seconds: int = 3600
     fic_subject_environment: SubjectEnvironmentSource = "environment"
+    # GetComponentManagedIdentityFIC for plug-ins is UNCONFIRMED (domain.md §2.3); False answers as if absent.
+    component_subject_supported: bool = True
     dataverse_limits: DataverseLimits = field(default_factory=DataverseLimits)
     identity_rates: ManagedIdentityRates = field(default_factory=ManagedIdentityRates)
     arm_buckets: ArmBuckets = field(default_factory=ArmBuckets)

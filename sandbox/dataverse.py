@@ -355,6 +355,9 @@ class Dataverse(StandIn):
     async def component_subject(self, call: Call) -> web.StreamResponse:
         org = call.organization
         assert org is not None
+        if not self.runtime.config.component_subject_supported:
+            message = "Resource not found for the segment 'GetComponentManagedIdentityFIC'."
+            return odata_error(404, "0x8006088a", message)
         arguments = {m["name"]: m["value"] for m in FUNCTION_ARGUMENT.finditer(call.params["args"])}
         arguments = {k: call.query.get(v, v) if v.startswith("@") else v for k, v in arguments.items()}
         component_id = arguments.get("ComponentId", "").strip("'").lower()

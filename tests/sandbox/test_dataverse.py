@@ -238,3 +238,12 @@ def test_collections_are_paged_when_asked_for_a_page_size(org: Org) -> None:
     second = org.client.get(first["@odata.nextLink"], headers={"Prefer": "odata.maxpagesize=2"}).json()
     assert (len(first["value"]), len(second["value"])) == (2, 1)
     assert "@odata.nextLink" not in second
+
+
+def test_component_subject_function_can_be_absent(org: Org, sandbox: Sandbox) -> None:
+    sandbox.configure(component_subject_supported=False)
+    assembly = sandbox.control.register_plugin_assembly(org.environment.id, self_signed())
+    response = org.client.get(
+        f"{API}/GetComponentManagedIdentityFIC(ComponentId={assembly},ComponentName='pluginassembly')"
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "0x8006088a")
