@@ -207,7 +207,9 @@ def _signer_differences(
         if signer is not None:
             rendered = signer.issuer_name if key == "i" else signer.subject_name
         differences.append(
-            SegmentDifference(key, "hash", f"{key}/: " + _name_hash(found.get(key) or "", kind, rendered))
+            SegmentDifference(
+                key, "hash", f"{key}/: " + _name_hash(wanted[key], found.get(key) or "", kind, rendered)
+            )
         )
     return differences
 
@@ -224,16 +226,20 @@ def _certificate_hash(wanted: str, found: str, facts: SubjectFacts) -> str:
     return f"{found} is the hash of another certificate; the signing certificate's SHA-256 is {wanted}"
 
 
-def _name_hash(found: str, kind: str, rendered: str | None) -> str:
-    if rendered is not None:
-        if found == common_name(rendered):
-            return (
-                f"{found!r} is the {kind} CN (format 1); format 2 hashes the whole .NET-rendered name "
-                f"{rendered!r}"
-            )
-        plain = base64.urlsafe_b64encode(hashlib.sha256(rendered.encode()).digest()).rstrip(b"=").decode()
+def _name_hash(wanted: str, found: str, kind: str, rendered: str | None) -> str:
+    if rendered is None:
+        return f"{found} is not the expected {kind} name value {wanted}"
+    hashed = base64.urlsafe_b64encode(hashlib.sha256(rendered.encode()).digest()).rstrip(b"=").decode()
+    if wanted == hashed and found == common_name(rendered):
+        return f"{found!r} is the {kind} CN (format 1); format 2 hashes the whole rendered name {rendered!r}"
+    if wanted != hashed and found == hashed:
         return (
-            f"{found} is not the hash of the {kind} name as .NET renders it ({rendered!r} → {plain}); "
-            "another CA, another name, or a different rendering (RDN order, quoting, separators)"
+            f"{found} is the format 2 hash of the {kind} name; a version 1 row makes Dataverse present the "
+            f"CN {wanted!r}"
         )
-    return f"{found} is not the expected {kind} name hash"
+    if wanted != hashed:
+        return f"{found!r} is not the {kind} CN {wanted!r} that a version 1 row makes Dataverse present"
+    return (
+        f"{found} is not the hash of the {kind} name as .NET renders it ({rendered!r} → {hashed}); "
+        "another CA, another name, or a different rendering (RDN order, quoting, separators)"
+    )

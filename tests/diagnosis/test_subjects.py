@@ -93,6 +93,16 @@ def test_issuer_name_hash_difference_shows_the_dotnet_rendering() -> None:
     assert "'CN=Contoso Code Signing CA, O=Contoso, C=US'" in difference.explanation
 
 
+def test_format_2_hashes_where_a_version_1_row_presents_the_cn_are_named() -> None:
+    facts = SubjectFacts(tenant_id=TENANT, environment_id=ENVIRONMENT, signer=CA_ISSUED)
+    version_1 = federated_credential(
+        tenant_id=TENANT, environment_id=ENVIRONMENT, signer=CA_ISSUED, format_version=1
+    ).subject
+    issuer, subject_name = subject_differences(version_1, subject(CA_ISSUED), facts)
+    assert "a version 1 row makes Dataverse present the CN 'Contoso Code Signing CA'" in issuer.explanation
+    assert (issuer.segment, subject_name.segment) == ("i", "s")
+
+
 def test_legacy_subject_against_a_current_one_is_a_format_difference() -> None:
     legacy = f"component:pluginassembly,thumbprint:{'A' * 40},environment:{ENVIRONMENT}"
     (difference,) = subject_differences(subject(), legacy, FACTS)
