@@ -164,5 +164,6 @@ async def test_seeded_secrets_never_reach_logs_telemetry_results_or_kept_reasons
         dispositions, captured.out + captured.err, caplog.records, sandbox.telemetry_envelopes()
     )
     assert sinks["telemetry"] != "[]", "nothing reached the ingestion stand-in"
+    assert "message.processed" in sinks["stdout/stderr"], "the canonical log lines were not captured"
     leaks = [f"{s.name} in {sink}" for s in secrets for sink, text in sinks.items() if s.leaks_in(text)]
     assert leaks == []
