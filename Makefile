@@ -44,5 +44,9 @@ demo: venv
 sandbox: venv
 	$(BIN)/ppmi sandbox
 
+# Hundreds of events through `ppmi worker` under chaos and worker kills; e.g. make soak SOAK_ARGS="--environments 100"
+soak: venv
+	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) $(IAC_VENV) .mypy_cache .ruff_cache .pytest_cache
