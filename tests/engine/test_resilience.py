@@ -36,6 +36,14 @@ async def test_server_errors_are_retried_until_the_event_succeeds(sandbox: Sandb
     assert len(sandbox.control.rows(environment.id, "managedidentities")) == 1
 
 
+async def test_connection_resets_are_retried(sandbox: Sandbox, runtime: Runtime) -> None:
+    environment = sandbox.control.create_environment(display_name="Sales")
+    sandbox.set_faults("none", seed=5, services={"arm": {"reset_rate": 0.3}})
+    await succeed(runtime, event("environment.created", environment.id))
+    assert any(record.error_code == "ConnectionReset" for record in sandbox.requests)
+    assert len(sandbox.control.rows(environment.id, "managedidentities")) == 1
+
+
 async def test_a_403_is_not_retried_and_the_report_carries_the_service_message(
     sandbox: Sandbox, runtime: Runtime
 ) -> None:

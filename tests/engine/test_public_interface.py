@@ -1,0 +1,27 @@
+"""The engine's public names are what the Functions wiring and the CLI import; changing them breaks them."""
+
+import shared.engine
+
+
+def test_the_public_interface_is_pinned() -> None:
+    assert set(shared.engine.__all__) == {
+        "Action",
+        "Change",
+        "Desired",
+        "Enrichment",
+        "EnvironmentInfo",
+        "Observed",
+        "Preview",
+        "Report",
+        "Runtime",
+        "StepOutcome",
+        "apply",
+        "describe",
+        "enrich",
+        "environments_in_scope",
+        "identity_key",
+        "open_runtime",
+        "plan",
+        "preview",
+        "process",
+    }
