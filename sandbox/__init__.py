@@ -1,4 +1,10 @@
-"""Loopback stand-ins for every cloud API ppmi calls (development and tests; never deployed)."""
+"""Loopback stand-ins for every cloud API ppmi calls (development and tests; never deployed).
+
+`server.Sandbox` runs them; one module per stand-in: `tokens` (managed-identity endpoint and JWTs),
+`arm` and `roles`, `graph`, `dataverse` (+ `dataverse_tables`, `odata`, `plugin_subjects`), `environments`
+(Power Platform API and BAP), `ingestion`; around them `faults`, `throttle`, `control` / `control_api`,
+`state`, `config`.
+"""
 
 from sandbox.config import ArmBuckets, DataverseLimits, ManagedIdentityRates, SandboxConfig
 from sandbox.control import ApplicationInfo, EnvironmentInfo, SandboxControl
