@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
-from azure.servicebus import ServiceBusClient, ServiceBusSender
+from azure.servicebus import ServiceBusClient, ServiceBusReceiver, ServiceBusSender
 from azure.servicebus.aio import ServiceBusClient as AsyncServiceBusClient
 from azure.servicebus.aio import ServiceBusSender as AsyncServiceBusSender
 
@@ -58,3 +59,8 @@ def queue_sender(client: ServiceBusClient, queue_name: str) -> ServiceBusSender:
 
 def async_queue_sender(client: AsyncServiceBusClient, queue_name: str) -> AsyncServiceBusSender:
     return client.get_queue_sender(queue_name, keep_alive=0)
+
+
+def queue_receiver(client: ServiceBusClient, queue_name: str, **options: Any) -> ServiceBusReceiver:
+    """A receiver that closes at once (only with prefetch on does `keep_alive=0` stop the SDK thread)."""
+    return client.get_queue_receiver(queue_name, keep_alive=0, prefetch_count=1, **options)

@@ -9,7 +9,7 @@ import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
 from sandbox.servicebus import QueueOptions, SandboxTokenCredential, ServiceBusBroker
-from tests.sandbox.servicebus.conftest import SHORT_LOCK, queue_sender
+from tests.sandbox.servicebus.conftest import SHORT_LOCK, queue_receiver, queue_sender
 
 
 def _broker_threads() -> list[threading.Thread]:
@@ -50,10 +50,10 @@ def test_message_held_by_a_closed_receiver_returns_only_when_its_lock_expires(
 ) -> None:
     with queue_sender(client, "short-lock") as sender:
         sender.send_messages(ServiceBusMessage("taken, then the receiver died"))
-    with client.get_queue_receiver("short-lock") as receiver:
+    with queue_receiver(client, "short-lock") as receiver:
         (taken,) = receiver.receive_messages(max_wait_time=5)
     assert [m.state for m in broker.queue("short-lock").messages()] == ["locked"]
-    with client.get_queue_receiver("short-lock") as successor:
+    with queue_receiver(client, "short-lock") as successor:
         (again,) = successor.receive_messages(max_wait_time=SHORT_LOCK * 4)
         assert (again.sequence_number, again.delivery_count) == (taken.sequence_number, 1)
         successor.complete_message(again)

@@ -13,13 +13,13 @@ from azure.servicebus import (
 from azure.servicebus.exceptions import MessageLockLostError
 
 from sandbox.servicebus import MAX_DELIVERY_COUNT_EXCEEDED, ServiceBusBroker
-from tests.sandbox.servicebus.conftest import MAX_DELIVERIES, SHORT_LOCK, queue_sender
+from tests.sandbox.servicebus.conftest import MAX_DELIVERIES, SHORT_LOCK, queue_receiver, queue_sender
 
 
 def test_abandoned_message_comes_back_with_delivery_count_one_higher(client: ServiceBusClient) -> None:
     with queue_sender(client, "plain") as sender:
         sender.send_messages(ServiceBusMessage("retry me"))
-    with client.get_queue_receiver("plain", max_wait_time=5) as receiver:
+    with queue_receiver(client, "plain", max_wait_time=5) as receiver:
         (first,) = receiver.receive_messages(max_wait_time=5)
         receiver.abandon_message(first)
         (second,) = receiver.receive_messages(max_wait_time=5)
@@ -33,7 +33,7 @@ def test_expired_lock_makes_the_message_available_again_and_the_old_lock_useless
 ) -> None:
     with queue_sender(client, "short-lock") as sender:
         sender.send_messages(ServiceBusMessage("slow consumer"))
-    with client.get_queue_receiver("short-lock", max_wait_time=5) as receiver:
+    with queue_receiver(client, "short-lock", max_wait_time=5) as receiver:
         (first,) = receiver.receive_messages(max_wait_time=5)
         (again,) = receiver.receive_messages(max_wait_time=SHORT_LOCK * 4)
         assert again.sequence_number == first.sequence_number
@@ -49,8 +49,8 @@ def test_renewing_the_lock_keeps_the_message_from_other_receivers(
     with queue_sender(client, "short-lock") as sender:
         sender.send_messages(ServiceBusMessage("long job"))
     with (
-        client.get_queue_receiver("short-lock") as holder,
-        client.get_queue_receiver("short-lock") as competitor,
+        queue_receiver(client, "short-lock") as holder,
+        queue_receiver(client, "short-lock") as competitor,
     ):
         (held,) = holder.receive_messages(max_wait_time=5)
         assert held.locked_until_utc is not None
@@ -69,14 +69,14 @@ def test_message_abandoned_max_delivery_count_times_lands_in_the_dead_letter_que
 ) -> None:
     with queue_sender(client, "plain") as sender:
         sender.send_messages(ServiceBusMessage("poison", message_id="poison-1"))
-    with client.get_queue_receiver("plain", max_wait_time=5) as receiver:
+    with queue_receiver(client, "plain", max_wait_time=5) as receiver:
         for _ in range(MAX_DELIVERIES):
             (message,) = receiver.receive_messages(max_wait_time=5)
             receiver.abandon_message(message)
         assert receiver.receive_messages(max_wait_time=0.5) == []
     (dead,) = broker.queue("plain").dead_letters()
     assert dead.dead_letter_reason == MAX_DELIVERY_COUNT_EXCEEDED
-    with client.get_queue_receiver("plain", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dlq:
+    with queue_receiver(client, "plain", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dlq:
         (from_dlq,) = dlq.receive_messages(max_wait_time=5)
         assert from_dlq.message_id == "poison-1"
         assert from_dlq.dead_letter_reason == "MaxDeliveryCountExceeded"
@@ -89,13 +89,13 @@ def test_explicitly_dead_lettered_message_keeps_reason_and_description(
 ) -> None:
     with queue_sender(client, "plain") as sender:
         sender.send_messages(ServiceBusMessage("bad input"))
-    with client.get_queue_receiver("plain", max_wait_time=5) as receiver:
+    with queue_receiver(client, "plain", max_wait_time=5) as receiver:
         (message,) = receiver.receive_messages(max_wait_time=5)
         receiver.dead_letter_message(
             message, reason="SchemaError", error_description="data.environmentId missing"
         )
     assert broker.queue("plain").active_count == 0
-    with client.get_queue_receiver("plain", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dlq:
+    with queue_receiver(client, "plain", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dlq:
         (dead,) = dlq.receive_messages(max_wait_time=5)
         assert dead.dead_letter_reason == "SchemaError"
         assert dead.dead_letter_error_description == "data.environmentId missing"
@@ -107,7 +107,7 @@ def test_deferred_message_is_only_received_by_its_sequence_number(
 ) -> None:
     with queue_sender(client, "plain") as sender:
         sender.send_messages(ServiceBusMessage("not yet"))
-    with client.get_queue_receiver("plain", max_wait_time=5) as receiver:
+    with queue_receiver(client, "plain", max_wait_time=5) as receiver:
         (message,) = receiver.receive_messages(max_wait_time=5)
         receiver.defer_message(message)
         assert broker.queue("plain").deferred_count == 1

@@ -16,7 +16,7 @@ from azure.servicebus.exceptions import ServiceBusError
 
 from sandbox.servicebus import SandboxTokenCredential, ServiceBusBroker
 from shared.clients.servicebus import servicebus_client
-from tests.sandbox.servicebus.conftest import queue_sender
+from tests.sandbox.servicebus.conftest import queue_receiver, queue_sender
 
 
 def test_sent_message_arrives_with_its_properties_and_completing_removes_it(
@@ -33,6 +33,7 @@ def test_sent_message_arrives_with_its_properties_and_completing_removes_it(
     )
     with queue_sender(client, "plain") as sender:
         sender.send_messages(sent)
+    # The SDK's default receiver (no prefetch), as the product's workers use it.
     with client.get_queue_receiver("plain", max_wait_time=5) as receiver:
         (received,) = receiver.receive_messages(max_message_count=1, max_wait_time=5)
         assert str(received) == '{"hello": "world"}'
@@ -54,7 +55,7 @@ def test_sent_message_arrives_with_its_properties_and_completing_removes_it(
 def test_scheduled_message_appears_only_after_its_time(
     client: ServiceBusClient, broker: ServiceBusBroker
 ) -> None:
-    with queue_sender(client, "plain") as sender, client.get_queue_receiver("plain") as receiver:
+    with queue_sender(client, "plain") as sender, queue_receiver(client, "plain") as receiver:
         assert receiver.peek_messages() == []
         due = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1.5)
         (number,) = sender.schedule_messages(ServiceBusMessage("later"), due)
@@ -91,9 +92,7 @@ def test_batch_send_delivers_every_message_in_order(
         sender.send_messages([ServiceBusMessage("list 1"), ServiceBusMessage("list 2")])
     bodies = [m.body.decode() for m in broker.queue("plain").messages()]
     assert bodies == [f"item {index}" for index in range(5)] + ["list 1", "list 2"]
-    with client.get_queue_receiver(
-        "plain", receive_mode=ServiceBusReceiveMode.RECEIVE_AND_DELETE
-    ) as receiver:
+    with queue_receiver(client, "plain", receive_mode=ServiceBusReceiveMode.RECEIVE_AND_DELETE) as receiver:
         received: list[ServiceBusReceivedMessage] = []
         while len(received) < 7:
             received += receiver.receive_messages(max_message_count=10, max_wait_time=5)
@@ -104,7 +103,7 @@ def test_batch_send_delivers_every_message_in_order(
 def test_peek_shows_messages_without_locking_or_counting_them(client: ServiceBusClient) -> None:
     with queue_sender(client, "plain") as sender:
         sender.send_messages([ServiceBusMessage("a"), ServiceBusMessage("b"), ServiceBusMessage("c")])
-    with client.get_queue_receiver("plain", max_wait_time=5) as receiver:
+    with queue_receiver(client, "plain", max_wait_time=5) as receiver:
         peeked = receiver.peek_messages(max_message_count=2)
         rest = receiver.peek_messages(max_message_count=10)
         assert [str(m) for m in peeked] == ["a", "b"]
@@ -136,7 +135,7 @@ def test_message_past_its_time_to_live_is_dead_lettered_as_expired(
     with queue_sender(client, "expiring") as sender:
         sender.send_messages(ServiceBusMessage("stale", time_to_live=datetime.timedelta(seconds=1)))
     assert broker.queue("expiring").active_count == 1
-    with client.get_queue_receiver("expiring", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dlq:
+    with queue_receiver(client, "expiring", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dlq:
         (expired,) = dlq.receive_messages(max_wait_time=5)
         assert (str(expired), expired.dead_letter_reason) == ("stale", "TTLExpiredException")
         dlq.complete_message(expired)
