@@ -129,16 +129,18 @@ class HttpClient:
         while True:
             try:
                 return await self._attempt(call, url)
-            except ServiceError as error:
-                if not isinstance(error, TransientError):
-                    raise
-                retry = classify(error.status, error.code) if error.status is not None else Retry.RETRYABLE
+            except TransientError as error:  # throttling, 5xx, races, network, token endpoint hiccups
+                retry, reason = Retry.RETRYABLE, "token"
+                if isinstance(error, ServiceError):
+                    reason = error.code or str(error.status)
+                    if error.status is not None:
+                        retry = classify(error.status, error.code)
                 delay = max(error.retry_after, self._backoff.seconds(attempt, retry, self._rng))
                 if self.clock.now() + delay > deadline:
                     error.retry_after = delay
                     raise
                 attempt += 1
-                record_retry(call.service, error.code or str(error.status))
+                record_retry(call.service, reason)
                 await self.clock.sleep(delay)
 
     async def _attempt(self, call: Call, url: httpx.URL) -> httpx.Response:

@@ -12,6 +12,7 @@ from shared.errors import (
     PermanentServiceError,
     ResourceExistsError,
     ResourceNotFoundError,
+    TransientError,
     TransientServiceError,
 )
 from shared.http import Call, HttpClient, Pacing, VirtualClock, build_transport, retry_after_seconds
@@ -147,3 +148,29 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert waited is not None
     assert 55 <= waited <= 61
     assert retry_after_seconds("soon") is None
+
+
+async def test_a_failing_token_endpoint_is_retried_before_the_call_is_sent(
+    server: ScriptedServer, clock: VirtualClock
+) -> None:
+    class FlakyTokens:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def token(self, scope: str) -> str:
+            self.calls += 1
+            if self.calls == 1:
+                raise TransientError("token endpoint busy", retry_after=1)
+            return "token"
+
+    tokens = FlakyTokens()
+    http = HttpClient(transport=build_transport(None, None), tokens=tokens, pacing=Pacing(clock), clock=clock)
+    call = Call(
+        service="arm", method="GET", url=f"{server.base_url}/a", template="/a", scope="https://x/.default"
+    )
+    try:
+        await http.send(call)
+    finally:
+        await http.aclose()
+    assert tokens.calls == 2
+    assert len(server.arrivals) == 1

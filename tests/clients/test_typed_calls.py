@@ -1,0 +1,74 @@
+"""The typed calls the engine does not always need, checked against the sandbox's contracts."""
+
+from __future__ import annotations
+
+from sandbox.server import Sandbox
+from shared.clients.arm import IdentityAddress
+from shared.engine import Runtime
+from shared.fic import FederatedCredential
+
+CREDENTIAL = FederatedCredential(
+    issuer="https://login.microsoftonline.com/7f2c1900-9fd4-4b89-91d3-79a649996f0a/v2.0",
+    subject="/eid1/c/pub/t/x/a/y/n/plugin/e/z/h/0",
+    audience="api://AzureADTokenExchange",
+)
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+async def test_a_fic_is_created_read_and_deleted_on_a_managed_identity(runtime: Runtime) -> None:
+    settings = runtime.policy.identity
+    address = IdentityAddress(str(settings.subscription_id), str(settings.resource_group), "ppmi-fic-test")
+    await runtime.arm.create_or_update_identity(address, location="westeurope", tags={})
+
+    assert await runtime.arm.create_or_update_federated_credential(address, "fic-one", CREDENTIAL) is True
+    assert await runtime.arm.create_or_update_federated_credential(address, "fic-one", CREDENTIAL) is False
+    stored = await runtime.arm.get_federated_credential(address, "fic-one")
+    assert stored is not None
+    assert stored.holds(CREDENTIAL)
+    assert await runtime.arm.delete_federated_credential(address, "fic-one") is True
+    assert await runtime.arm.get_federated_credential(address, "fic-one") is None
+    assert await runtime.arm.delete_identity(address) is True
+    assert await runtime.arm.delete_identity(address) is False
+
+
+async def test_role_assignments_are_listed_for_their_principal(runtime: Runtime) -> None:
+    settings = runtime.policy.identity
+    subscription = str(settings.subscription_id)
+    address = IdentityAddress(subscription, str(settings.resource_group), "ppmi-role-test")
+    identity, _ = await runtime.arm.create_or_update_identity(address, location="westeurope", tags={})
+    scope = f"/subscriptions/{subscription}/resourceGroups/rg-kv"
+    name = "0b6f1f44-4d2a-4ec4-9a43-3f0f3c2a9e11"
+    created = await runtime.arm.create_role_assignment(
+        scope,
+        name,
+        role_definition_id=READER,
+        principal_id=identity.principal_id,
+        subscription_id=subscription,
+    )
+    again = await runtime.arm.create_role_assignment(
+        scope,
+        "1b6f1f44-4d2a-4ec4-9a43-3f0f3c2a9e11",
+        role_definition_id=READER,
+        principal_id=identity.principal_id,
+        subscription_id=subscription,
+    )
+
+    assert (created, again) == (True, False)  # same scope, principal and role under another name: exists
+    (listed,) = await runtime.arm.list_role_assignments_for_principal(scope, identity.principal_id)
+    assert (listed.name, listed.role_definition_id) == (name, READER)
+    assert await runtime.arm.get_role_assignment(scope, name) == listed
+
+
+async def test_graph_fics_are_upserted_read_and_deleted(sandbox: Sandbox, runtime: Runtime) -> None:
+    application = sandbox.control.create_application("ppmi plug-ins")
+    graph = runtime.graph
+    assert await graph.upsert_federated_credential(application.object_id, "fic-one", CREDENTIAL) is True
+    assert await graph.upsert_federated_credential(application.object_id, "fic-one", CREDENTIAL) is False
+    stored = await graph.get_federated_credential(application.object_id, "fic-one")
+    assert stored is not None
+    assert stored.holds(CREDENTIAL)
+    assert [item.name for item in await graph.list_federated_credentials(application.object_id)] == [
+        "fic-one"
+    ]
+    assert await graph.delete_federated_credential(application.object_id, "fic-one") is True
+    assert await graph.delete_federated_credential(application.object_id, "fic-one") is False
