@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -13,6 +14,8 @@ from proton.reactor import Container
 
 from sandbox.servicebus._queue import MessageState, Queue, QueueOptions, StoredMessage
 from sandbox.servicebus._server import BrokerHandler
+
+logger = logging.getLogger(__name__)
 
 _DAY = 86400.0
 # ppmi's queues as infra/core/messaging/service-bus.bicep declares them, but with a 30 s lock.
@@ -143,6 +146,7 @@ class ServiceBusBroker:
         self, host: str = "127.0.0.1", port: int = 0, queues: Mapping[str, QueueOptions] | None = None
     ) -> None:
         self.host = host
+        self._requested_port = port
         self._lock = threading.RLock()
         self._queues = {name: Queue(name, options) for name, options in (queues or DEFAULT_QUEUES).items()}
         self._port: int | None = None
@@ -174,16 +178,20 @@ class ServiceBusBroker:
         self._thread.start()
         if not self._listening.wait(_START_TIMEOUT) or self._port is None:
             self.stop()
-            raise RuntimeError(f"The broker could not listen on {self.host}: {self._failure!r}")
+            raise RuntimeError(
+                f"The Service Bus sandbox could not listen on {self.host}:{self._requested_port} "
+                f"({self._failure!r}); pick another port, or 0 for any free one."
+            ) from self._failure
         return self
 
     def _run(self) -> None:
         try:
             Container(self._handler).run()
-        except BaseException as error:
+        except Exception as error:
             self._failure = error
+            logger.exception("The Service Bus sandbox stopped on an error")
+        finally:
             self._listening.set()
-            raise
 
     def stop(self) -> None:
         """Close every connection and the listener, and wait for the reactor thread to end."""

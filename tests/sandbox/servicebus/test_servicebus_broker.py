@@ -57,3 +57,11 @@ def test_message_held_by_a_closed_receiver_returns_only_when_its_lock_expires(
         (again,) = successor.receive_messages(max_wait_time=SHORT_LOCK * 4)
         assert (again.sequence_number, again.delivery_count) == (taken.sequence_number, 1)
         successor.complete_message(again)
+
+
+def test_a_port_already_taken_is_reported_with_what_to_do() -> None:
+    with ServiceBusBroker(queues={"q": QueueOptions()}) as first:
+        second = ServiceBusBroker(queues={"q": QueueOptions()}, port=first.port)
+        with pytest.raises(RuntimeError, match="pick another port"):
+            second.start()
+    assert _broker_threads() == []
