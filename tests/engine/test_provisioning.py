@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from sandbox.server import Sandbox
-from shared.engine import Runtime, process
+from shared.engine import Runtime, open_runtime, process
+from shared.errors import TransientError
 from shared.fic import Signer, federated_credential, load_certificate
 from shared.policy import Policy
+from shared.settings import Settings
 from tests.engine.conftest import (
+    FAST_BACKOFF,
     KEY_VAULT_SECRETS_USER,
     certificate_reference,
     event,
@@ -167,10 +172,6 @@ async def test_an_untrusted_signer_is_rejected_with_its_reason_and_gets_no_fic(
 async def test_an_environment_whose_dataverse_url_is_off_the_allow_list_is_never_contacted(
     sandbox: Sandbox, write_policy: Any
 ) -> None:
-    from shared.engine import open_runtime
-    from shared.settings import Settings
-    from tests.engine.conftest import FAST_BACKOFF
-
     policy = write_policy(extra="dataverseHostSuffixes: [crm4.dynamics.com]")
     environment = sandbox.control.create_environment(display_name="Sales")
     async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
@@ -186,3 +187,39 @@ async def test_an_unknown_environment_is_rejected(runtime: Runtime) -> None:
     report = await process(event("environment.created", "00000000-0000-0000-0000-000000000001"), runtime)
     assert report.outcome == "rejected"
     assert "does not exist" in (report.reason or "")
+
+
+async def test_the_service_makes_itself_an_application_user_when_the_policy_says_so(
+    sandbox: Sandbox, write_policy: Any
+) -> None:
+    policy = write_policy(extra="manageApplicationUser: true")
+    environment = sandbox.control.create_environment(display_name="Sales", app_users=())
+    async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
+        report = await succeed(runtime, event("environment.created", environment.id))
+        before = len(sandbox.requests)
+        again = await succeed(runtime, event("environment.created", environment.id))
+
+    assert ("application-user", "created") in [(step.step, step.outcome) for step in report.steps]
+    assert ("application-user", "unchanged") in [(step.step, step.outcome) for step in again.steps]
+    assert writes(sandbox, before) == []
+    assert len(sandbox.control.rows(environment.id, "managedidentities")) == 1
+
+
+async def test_an_environment_still_provisioning_is_retried_later(sandbox: Sandbox, runtime: Runtime) -> None:
+    environment = sandbox.control.create_environment(display_name="Sales", provisioning_seconds=600)
+    with pytest.raises(TransientError, match="not ready") as caught:
+        await process(event("environment.created", environment.id), runtime)
+    assert caught.value.retry_after >= 60
+    assert writes(sandbox) == []
+
+
+async def test_an_environment_outside_the_policys_scope_is_rejected(
+    sandbox: Sandbox, write_policy: Any
+) -> None:
+    policy = write_policy(extra="environments:\n  types: [Production]")
+    environment = sandbox.control.create_environment(display_name="Sales", env_type="Sandbox")
+    async with open_runtime(Settings.from_env(), policy) as runtime:
+        report = await process(event("environment.created", environment.id), runtime)
+    assert report.outcome == "rejected"
+    assert "outside the policy's environments scope" in (report.reason or "")
+    assert writes(sandbox) == []
