@@ -15,6 +15,7 @@ from shared.settings import Settings
 from tests.engine.conftest import (
     FAST_BACKOFF,
     KEY_VAULT_SECRETS_USER,
+    PolicyWriter,
     certificate_reference,
     event,
     self_signed,
@@ -170,7 +171,7 @@ async def test_an_untrusted_signer_is_rejected_with_its_reason_and_gets_no_fic(
 
 
 async def test_an_environment_whose_dataverse_url_is_off_the_allow_list_is_never_contacted(
-    sandbox: Sandbox, write_policy: Any
+    sandbox: Sandbox, write_policy: PolicyWriter
 ) -> None:
     policy = write_policy(extra="dataverseHostSuffixes: [crm4.dynamics.com]")
     environment = sandbox.control.create_environment(display_name="Sales")
@@ -190,7 +191,7 @@ async def test_an_unknown_environment_is_rejected(runtime: Runtime) -> None:
 
 
 async def test_the_service_makes_itself_an_application_user_when_the_policy_says_so(
-    sandbox: Sandbox, write_policy: Any
+    sandbox: Sandbox, write_policy: PolicyWriter
 ) -> None:
     policy = write_policy(extra="manageApplicationUser: true")
     environment = sandbox.control.create_environment(display_name="Sales", app_users=())
@@ -214,7 +215,7 @@ async def test_an_environment_still_provisioning_is_retried_later(sandbox: Sandb
 
 
 async def test_an_environment_outside_the_policys_scope_is_rejected(
-    sandbox: Sandbox, write_policy: Any
+    sandbox: Sandbox, write_policy: PolicyWriter
 ) -> None:
     policy = write_policy(extra="environments:\n  types: [Production]")
     environment = sandbox.control.create_environment(display_name="Sales", env_type="Sandbox")
