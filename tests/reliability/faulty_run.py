@@ -29,12 +29,19 @@ from sandbox.servicebus import AsyncSandboxTokenCredential, QueueOptions, Servic
 from shared.events import Event, new_event
 from shared.messaging.envelope import EVENTS_QUEUE, KEPT_QUEUE, KEPT_REASON, RESULTS_QUEUE, WORK_QUEUE
 from shared.messaging.outbox import Outbox
-from shared.messaging.publishing import event_message, publish, unique_reply_session, wait_for_results
+from shared.messaging.publishing import (
+    ReceivedResult,
+    event_message,
+    publish,
+    unique_reply_session,
+    wait_for_results,
+)
 from shared.policy import Policy
 from tests.reliability.foreign import seed_foreign
 from tests.reliability.invariants import Baseline, Component, Expectation, check_invariants
 
 LOCK_SECONDS = 2.0  # short locks: a killed worker's messages come back quickly
+RESULT_TURN_SECONDS = 15.0  # below the results queue's 30 s session lock
 RUN_QUEUES: Mapping[str, QueueOptions] = {
     EVENTS_QUEUE: QueueOptions(duplicate_detection_window=600.0, lock_duration=LOCK_SECONDS),
     WORK_QUEUE: QueueOptions(
@@ -85,6 +92,7 @@ class RunReport:
     missing: list[str] = field(default_factory=list)  # event IDs without a result
     unexplained: list[str] = field(default_factory=list)  # not succeeded, and not kept with a reason
     kept: int = 0
+    kept_reasons: Counter[str] = field(default_factory=Counter)
     dead_lettered: int = 0
     failed_requests: Counter[str] = field(default_factory=Counter)
     kills: int = 0
@@ -100,6 +108,7 @@ class RunReport:
             f"retried     {sum(self.failed_requests.values())} failed requests ({faults or 'none'})",
             f"kept        {self.kept} in {KEPT_QUEUE}, {self.dead_lettered} dead-lettered, "
             f"{len(self.unexplained)} unexplained",
+            *(f"  - {count} x {reason}" for reason, count in self.kept_reasons.most_common()),
             f"violations  {len(self.violations)}",
             *(f"  - {violation}" for violation in self.violations),
             f"elapsed     {self.elapsed:.1f}s",
@@ -229,6 +238,20 @@ async def _kill_while_writing(workers: _Workers, sandbox: Sandbox, kills: int, w
     return killed
 
 
+async def _collect_results(
+    client: ServiceBusClient, event_ids: set[str], session: str, within: float
+) -> dict[str, ReceivedResult]:
+    """Results read in short turns: each turn takes a fresh session lock, so long runs never lose it."""
+    results: dict[str, ReceivedResult] = {}
+    deadline = time.monotonic() + within
+    while event_ids - results.keys() and time.monotonic() < deadline:
+        turn = min(RESULT_TURN_SECONDS, deadline - time.monotonic())
+        results |= await wait_for_results(
+            client, event_ids=event_ids - results.keys(), reply_session=session, within=turn
+        )
+    return results
+
+
 def _writes(sandbox: Sandbox) -> int:
     return sum(1 for r in sandbox.requests if r.write and r.service in ("arm", "dataverse"))
 
@@ -251,12 +274,7 @@ async def run_under_faults(setup: RunSetup, options: RunOptions) -> RunReport:
                 if phase is world.tear_down:
                     setup.sandbox.control.delete_environment(phase[0].data.environment_id)
                 waiting = asyncio.create_task(
-                    wait_for_results(
-                        client,
-                        event_ids={e.id for e in phase},
-                        reply_session=session,
-                        within=options.within_seconds,
-                    )
+                    _collect_results(client, {e.id for e in phase}, session, options.within_seconds)
                 )
                 report.deliveries += await _deliver(client, phase, options.duplicate_every)
                 if phase is world.provisioning:
@@ -283,6 +301,7 @@ def _account(setup: RunSetup, world: _World, report: RunReport) -> None:
     """Kept messages explain failures; the request log gives the faults; the state gives the violations."""
     kept = setup.broker.queue(KEPT_QUEUE).messages()
     report.kept = len(kept)
+    report.kept_reasons.update(str(m.application_properties.get(KEPT_REASON))[:160] for m in kept)
     explained = {json.loads(m.body).get("id") for m in kept if m.application_properties.get(KEPT_REASON)}
     report.unexplained = [event_id for event_id in report.unexplained if event_id not in explained]
     report.dead_lettered = sum(len(setup.broker.queue(q).dead_letters()) for q in (EVENTS_QUEUE, WORK_QUEUE))
