@@ -49,7 +49,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*", re.IGNORECASE), rf"\1 {REDACTED}"),
     (
         re.compile(
-            r"([\"']?(?:access_token|refresh_token|id_token|client_secret|client_assertion|password)[\"']?"
+            r"([\"']?(?:access_?token|refresh_?token|id_?token|client_?secret|client_?assertion|password)[\"']?"
             r"\s*[:=]\s*[\"']?)[^\"'&\s,}]+",
             re.IGNORECASE,
         ),
@@ -61,7 +61,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[REDACTED JWT]"),
     # Entra client secrets: a short prefix, `Q~`, then 30+ characters of the secret alphabet.
-    (re.compile(r"\b[A-Za-z0-9_.\-]{3,4}Q~[A-Za-z0-9_.~\-]{30,}"), REDACTED),
+    (re.compile(r"[A-Za-z0-9_.\-]{3,4}Q~[A-Za-z0-9_.~\-]{30,}"), REDACTED),
 )
 
 

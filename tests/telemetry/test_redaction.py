@@ -50,6 +50,8 @@ SECRET_SAMPLES = [
         f'{{"access_token": "{OPAQUE}", "expires_on": "1700000000"}}', OPAQUE, id="access token json"
     ),
     pytest.param(f"callback?access_token={OPAQUE}&state=1", OPAQUE, id="access token query"),
+    pytest.param(f'{{"clientSecret": "{OPAQUE}"}}', OPAQUE, id="camel-case client secret"),
+    pytest.param(f"id=xkT98Q~{ENTRA_SECRET}", ENTRA_SECRET, id="entra secret glued to text"),
 ]
 
 
