@@ -65,7 +65,7 @@ class Outflow:
 
     def close_lost_sessions(self, owners: list[Hashable]) -> None:
         for record in [r for r in self.receivers.values() if r.owner in owners]:
-            self.receivers.pop(record.link, None)
+            self._drop_receiver(record.link)
             record.link.condition = amqp_error(
                 "com.microsoft:session-lock-lost", "The session lock has expired on the MessageSession."
             )
@@ -75,16 +75,17 @@ class Outflow:
         """The link is gone: drop what tracks it; a session receiver's session and messages go back."""
         self.pending_sessions = [p for p in self.pending_sessions if p.link != link]
         self._outbox.pop(link, None)
-        record = self.receivers.pop(link, None)
-        if record is None:
-            return
-        for delivery in [d for d in self._lock_tokens if d.link == link]:
-            del self._lock_tokens[delivery]
-        if record.session_id is not None:
+        record = self._drop_receiver(link)
+        if record is not None and record.session_id is not None:
             # Closing a session receiver gives the session up at once; what it held unsettled is redelivered.
             # Plain peek-lock messages stay locked until their lock expires, as on Service Bus.
             record.queue.release_owner(record.owner)
             record.queue.sessions.release(record.owner)
+
+    def _drop_receiver(self, link: Link) -> ReceiveLink | None:
+        for delivery in [d for d in self._lock_tokens if d.link == link]:
+            del self._lock_tokens[delivery]
+        return self.receivers.pop(link, None)
 
     # -- settlement ----------------------------------------------------------------------------------------
     def settle(self, link: Link, delivery: Delivery) -> None:

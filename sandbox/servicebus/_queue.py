@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 import uuid
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
@@ -105,6 +106,8 @@ class Queue:
             itertools.count(1) if dead_letter_of is None else dead_letter_of._sequence
         )
         self.sessions = SessionTable(options.lock_duration)
+        # The earliest moment a lock, schedule or time to live may run out: `advance` scans only from then.
+        self._next_due = math.inf
         self.dead_letter_queue: Queue | None = None
         if dead_letter_of is None:
             dlq_options = QueueOptions(max_delivery_count=2**31 - 1, lock_duration=options.lock_duration)
@@ -119,6 +122,7 @@ class Queue:
         if scheduled_time is not None and scheduled_time > now:
             message.state, message.scheduled_time = MessageState.SCHEDULED, scheduled_time
         self._messages[message.sequence_number] = message
+        self._note_deadline(self._deadline(message))
         return message.sequence_number
 
     def _is_duplicate(self, message_id: str | None, now: float) -> bool:
@@ -164,6 +168,7 @@ class Queue:
             message.locked_until = self.sessions.locked_until(message.session_id)
         else:
             message.locked_until = now + self.options.lock_duration
+            self._note_deadline(message.locked_until)
         self._locks[message.lock_token] = message
 
     def acquire_by_sequence_number(self, sequence_number: int, now: float, owner: Hashable) -> StoredMessage:
@@ -202,6 +207,7 @@ class Queue:
         if message.lock_token is not None:
             self._locks.pop(message.lock_token, None)
         message.lock_token = message.locked_until = message.lock_owner = None
+        self._note_deadline(self._expiry_time(message))
 
     def _return_after_failed_delivery(self, message: StoredMessage) -> None:
         message.delivery_count += 1
@@ -213,10 +219,10 @@ class Queue:
 
     def move_to_dead_letter(self, message: StoredMessage, reason: str, description: str) -> None:
         self._unlock(message)
-        del self._messages[message.sequence_number]
-        if self.dead_letter_queue is None:
-            return
         message.state, message.was_deferred = MessageState.ACTIVE, False
+        if self.dead_letter_queue is None:  # dead-lettering from the dead-letter queue leaves it there
+            return
+        del self._messages[message.sequence_number]
         message.dead_letter_properties = {
             "DeadLetterReason": reason,
             "DeadLetterErrorDescription": description,
@@ -242,24 +248,46 @@ class Queue:
 
         Returns the owners whose session lock expired, so the server can detach their links.
         """
-        for message in list(self._messages.values()):
-            if message.state is MessageState.SCHEDULED and message.scheduled_time is not None:
-                if message.scheduled_time <= now:
-                    message.state, message.enqueued_time = MessageState.ACTIVE, message.scheduled_time
-            elif message.state is MessageState.LOCKED and not self.options.requires_session:
-                if message.locked_until is not None and message.locked_until <= now:
-                    self._unlock(message)
-                    self._return_after_failed_delivery(message)
-            elif message.state is MessageState.ACTIVE:
-                self._expire_if_due(message, now)
+        if now >= self._next_due:
+            self._next_due = math.inf
+            for message in list(self._messages.values()):
+                if message.state is MessageState.SCHEDULED and message.scheduled_time is not None:
+                    if message.scheduled_time <= now:
+                        message.state, message.enqueued_time = MessageState.ACTIVE, message.scheduled_time
+                elif message.state is MessageState.LOCKED and not self.options.requires_session:
+                    if message.locked_until is not None and message.locked_until <= now:
+                        self._unlock(message)
+                        self._return_after_failed_delivery(message)
+                elif message.state is MessageState.ACTIVE and self._expire_if_due(message, now):
+                    continue
+                if message.sequence_number in self._messages:
+                    self._note_deadline(self._deadline(message))
         lost = self.sessions.expire(now)
         for owner in lost:
             self.release_owner(owner)
         return lost
 
-    def _expire_if_due(self, message: StoredMessage, now: float) -> bool:
+    def _note_deadline(self, moment: float | None) -> None:
+        if moment is not None:
+            self._next_due = min(self._next_due, moment)
+
+    def _deadline(self, message: StoredMessage) -> float | None:
+        """When this message next changes by itself: its schedule, its lock, or its time to live."""
+        if message.state is MessageState.SCHEDULED:
+            return message.scheduled_time
+        if message.state is MessageState.LOCKED:
+            return None if self.options.requires_session else message.locked_until
+        return self._expiry_time(message) if message.state is MessageState.ACTIVE else None
+
+    def _expiry_time(self, message: StoredMessage) -> float | None:
         ttl = message.amqp.ttl_ms / 1000 if message.amqp.ttl_ms else self.options.default_message_ttl
-        if ttl is None or message.enqueued_time + ttl > now or self.dead_letter_queue is None:
+        if ttl is None or self.dead_letter_queue is None:
+            return None
+        return message.enqueued_time + ttl
+
+    def _expire_if_due(self, message: StoredMessage, now: float) -> bool:
+        expiry = self._expiry_time(message)
+        if expiry is None or expiry > now:
             return False
         if self.options.dead_lettering_on_expiration:
             self.move_to_dead_letter(message, TTL_EXPIRED, "The message expired and was dead lettered.")
