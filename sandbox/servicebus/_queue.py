@@ -34,6 +34,16 @@ class QueueOptions:
     dead_lettering_on_expiration: bool = False
     default_message_ttl: float | None = None
 
+    def __post_init__(self) -> None:
+        if self.max_delivery_count < 1:
+            raise ValueError(f"max_delivery_count must be at least 1, not {self.max_delivery_count}.")
+        if self.lock_duration <= 0:
+            raise ValueError(f"lock_duration must be a positive number of seconds, not {self.lock_duration}.")
+        for name in ("duplicate_detection_window", "default_message_ttl"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive seconds or None (off), not {value}.")
+
 
 class MessageState(enum.Enum):
     ACTIVE = "active"

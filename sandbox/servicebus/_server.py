@@ -200,8 +200,9 @@ class BrokerHandler(Handler):
         return queue
 
     def _attach_incoming(self, link: Link, path: str) -> None:
-        if path != "$cbs" and not path.endswith("/$management"):
-            self._queue(path)
+        is_node = path == "$cbs" or path.endswith("/$management")
+        if not is_node and self._queue(path).dead_letter_queue is None:
+            raise RefusedError("amqp:not-allowed", f"Messages cannot be sent to '{path}'.")
         link.max_message_size = MAX_MESSAGE_SIZE
         link.open()
         link.flow(100)

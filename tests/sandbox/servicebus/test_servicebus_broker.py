@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import Any
 
 import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
@@ -65,3 +66,12 @@ def test_a_port_already_taken_is_reported_with_what_to_do() -> None:
         with pytest.raises(RuntimeError, match="pick another port"):
             second.start()
     assert _broker_threads() == []
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"max_delivery_count": 0}, {"lock_duration": 0.0}, {"duplicate_detection_window": -1.0}],
+)
+def test_queue_options_that_service_bus_would_refuse_are_refused(options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        QueueOptions(**options)
