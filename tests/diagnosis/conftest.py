@@ -131,7 +131,8 @@ class Provisioned:
         return self.verify("--plugin-package-id", self.package_id, *extra, output=output)
 
 
-async def _provision(environment_id: str, package_id: str, certificate: bytes) -> None:
+async def provision_environment(environment_id: str, package_id: str, certificate: bytes) -> None:
+    """What the service does for a new environment and its package, under this process's settings."""
     settings = Settings.from_env()
     policy = load_policy(settings.require_policy_file())
     data = {"environmentId": environment_id}
@@ -161,7 +162,7 @@ def provisioned(
     monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
     environment = sandbox.control.create_environment(display_name="Contoso Sales")
     package_id = sandbox.control.register_plugin_package(environment.id, certificate)
-    asyncio.run(_provision(environment.id, package_id, certificate))
+    asyncio.run(provision_environment(environment.id, package_id, certificate))
     return Provisioned(
         sandbox=sandbox,
         certificate=certificate,
