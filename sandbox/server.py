@@ -89,6 +89,8 @@ class Sandbox:
     # -- lifecycle --------------------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
+        if self._loop is not None:
+            raise RuntimeError("this sandbox is already running; stop() it first or create another")
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._thread = threading.Thread(target=loop.run_forever, name="ppmi-sandbox", daemon=True)
