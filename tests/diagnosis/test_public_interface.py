@@ -1,0 +1,32 @@
+"""The diagnosis package's public names are what `ppmi verify` and other callers import."""
+
+import shared.diagnosis
+
+
+def test_the_public_interface_is_pinned() -> None:
+    assert set(shared.diagnosis.__all__) == {
+        "Checked",
+        "ComponentTarget",
+        "DataverseRefusal",
+        "Evidence",
+        "ExpectedGrant",
+        "ExpectedSigner",
+        "Expectation",
+        "Finding",
+        "Observation",
+        "ObservedComponent",
+        "ObservedCredential",
+        "ObservedGrant",
+        "ObservedIdentity",
+        "ObservedRow",
+        "Report",
+        "SegmentDifference",
+        "Severity",
+        "SubjectFacts",
+        "diagnose",
+        "parse_subject",
+        "render_text",
+        "subject_differences",
+        "verify",
+    }
+    assert all(hasattr(shared.diagnosis, name) for name in shared.diagnosis.__all__)
