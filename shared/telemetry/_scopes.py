@@ -146,7 +146,7 @@ def message_scope(
             try:
                 yield scope
             except BaseException as exc:
-                if scope.outcome is None or scope.outcome not in FAILURE_OUTCOMES:
+                if scope.outcome not in FAILURE_OUTCOMES:
                     scope.set_outcome("failed", type(exc).__name__)
                 _record_exception(span, exc)
                 raise
@@ -186,8 +186,7 @@ def _finish_message(scope: MessageScope, span: Span, started: float) -> None:
     _canonical_log.log(
         level,
         "message.processed",
-        queue=scope.queue,
-        message_id=scope.message_id,
+        **_safe_attributes({"queue": scope.queue, "message_id": scope.message_id}),
         **result,
     )
 
