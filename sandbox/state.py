@@ -94,15 +94,6 @@ class Application:
 
 
 @dataclass
-class Component:
-    """A plug-in assembly or package row plus the DER of the certificate it was signed with."""
-
-    table: str
-    row: Row
-    certificate_der: bytes
-
-
-@dataclass
 class Organization:
     """One Dataverse organisation: its host, tables of rows (by lower-case id) and plug-in signers."""
 
