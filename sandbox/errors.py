@@ -19,7 +19,7 @@ THROTTLE_CODES = {
 SERVER_ERROR_CODES = {
     "arm": {500: "InternalServerError", 503: "ServiceUnavailable"},
     "graph": {500: "generalException", 503: "serviceNotAvailable"},
-    "dataverse": {500: "0x80040216", 503: "0x8005F103"},
+    "dataverse": {500: "0x80040216", 503: ""},
 }
 UNAUTHORIZED_CODES = {
     "missing": "AuthenticationFailed",
