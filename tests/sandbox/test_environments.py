@@ -97,3 +97,20 @@ def test_environments_api_needs_its_api_version(sandbox: Sandbox) -> None:
     with sandbox.client(PP, base_url=PP) as client:
         response = client.get("/environmentmanagement/environments?api-version=2022-03-01-preview")
     assert response.json()["error"]["code"] == "InvalidApiVersionParameter"
+
+
+def test_dataverse_of_a_provisioning_environment_does_not_answer_yet(sandbox: Sandbox) -> None:
+    environment = sandbox.control.create_environment(provisioning_seconds=60)
+    url = f"https://{environment.host}"
+    with sandbox.client(
+        url, base_url=url, headers={"OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+    ) as client:
+        assert client.get("/api/data/v9.2/WhoAmI").status_code == 404
+
+
+def test_bap_gets_one_environment_by_id(sandbox: Sandbox) -> None:
+    environment = sandbox.control.create_environment(display_name="Contoso UK", region="unitedkingdom")
+    with sandbox.client(BAP, base_url=BAP) as client:
+        body = client.get(f"{BAP_ENVIRONMENTS}/{environment.id}", params={"api-version": "2020-10-01"}).json()
+    assert body["properties"]["displayName"] == "Contoso UK"
+    assert body["properties"]["linkedEnvironmentMetadata"]["instanceUrl"].endswith(".crm11.dynamics.com/")
