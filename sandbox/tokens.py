@@ -140,6 +140,17 @@ def _request_problem(request: web.Request, identity_header: str) -> web.Response
     return None
 
 
+def _requested_identity(request: web.Request, hosted: tuple[HostIdentity, ...]) -> HostIdentity | None:
+    """The identity named by `client_id` or `principal_id`/`object_id`; the system-assigned one if none is."""
+    query = request.query
+    if query.get("client_id"):
+        return next((i for i in hosted if i.client_id == query["client_id"].lower()), None)
+    principal = query.get("principal_id") or query.get("object_id")
+    if principal:
+        return next((i for i in hosted if i.principal_id == principal.lower()), None)
+    return hosted[0]
+
+
 def token_endpoint(runtime: Runtime) -> web.Application:
     """The App Service managed-identity endpoint (`IDENTITY_ENDPOINT`), plain HTTP on loopback."""
     authority = runtime.authority
@@ -155,11 +166,7 @@ def token_endpoint(runtime: Runtime) -> web.Application:
         if problem is not None:
             return problem
         resource = request.query["resource"]
-        requested = (request.query.get("client_id") or "").lower()
-        identity: HostIdentity | None = state.system_identity
-        if requested:
-            hosted = (state.service_identity, state.system_identity)
-            identity = next((i for i in hosted if i.client_id == requested), None)
+        identity = _requested_identity(request, (state.system_identity, state.service_identity))
         if identity is None:
             return _app_service_error(400, "Unable to load the proper Managed Identity.")
         token, expires = authority.mint(

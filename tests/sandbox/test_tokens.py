@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from azure.identity import ManagedIdentityCredential
+from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
 
 from sandbox.server import Sandbox
 from tests.sandbox.conftest import ARM, MSI_VERSION
@@ -140,3 +141,17 @@ def test_token_requests_are_in_the_request_log(sandbox: Sandbox) -> None:
     credential.get_token(f"{ARM}/.default")
     token_requests = [r for r in sandbox.requests if r.service == "token"]
     assert [(r.status, r.caller) for r in token_requests] == [(200, sandbox.env["AZURE_CLIENT_ID"])]
+
+
+async def test_async_managed_identity_credential_gets_a_token(sandbox: Sandbox) -> None:
+    async with AsyncManagedIdentityCredential(client_id=sandbox.env["AZURE_CLIENT_ID"]) as credential:
+        token = await credential.get_token(f"{GRAPH}/.default")
+    assert token.expires_on > 0
+    assert token.token.count(".") == 2
+
+
+def test_an_identity_can_be_chosen_by_principal_id(sandbox: Sandbox) -> None:
+    headers = {"X-IDENTITY-HEADER": sandbox.env["IDENTITY_HEADER"]}
+    principal = sandbox.state.service_identity.principal_id
+    reply = token_request(sandbox, headers, principal_id=principal).json()
+    assert reply["client_id"] == sandbox.env["AZURE_CLIENT_ID"]
