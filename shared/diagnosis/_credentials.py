@@ -124,7 +124,9 @@ def _cross_checked(
     matching = [w for w in local if w.credential.subject == server_subject]
     if matching:
         return matching[:1], []
-    nearest = local[0]
+    nearest = min(
+        local, key=lambda w: len(subject_differences(server_subject, w.credential.subject, w.facts))
+    )
     differences = subject_differences(server_subject, nearest.credential.subject, nearest.facts)
     presented = FederatedCredential(
         issuer=nearest.credential.issuer, subject=server_subject, audience=nearest.credential.audience
@@ -167,10 +169,10 @@ def _cross_check_fix(differences: tuple[SegmentDifference, ...], expectation: Ex
             "set subjectEnvironmentSegment in the policy to the ID Dataverse uses in e/ "
             f"(see the details), then run `{_fixes.reconcile(expectation.environment_id)}`"
         )
-    return (
-        "check that the certificate given is the one the component was signed with; if the policy's values "
-        f"are wrong (tenantId, cloud), correct them and run `{_fixes.reconcile(expectation.environment_id)}`"
-    )
+    reconcile = _fixes.reconcile(expectation.environment_id)
+    if expectation.signer_given and all(d.segment in SIGNER_SEGMENTS for d in differences):
+        return "give the certificate the component was actually signed with (see the hash in the details)"
+    return f"set the policy's tenantId or cloud to what Dataverse uses (see details), then run `{reconcile}`"
 
 
 def _unrepresentable(expectation: Expectation, signer: ExpectedSigner, version: int, reason: str) -> Finding:
@@ -197,10 +199,9 @@ def _no_signers(expectation: Expectation) -> Finding:
 
 def check_credentials(expectation: Expectation, observation: Observation) -> list[Finding]:
     """Each wanted FIC exists with the exact issuer, subject and audience; the identity is under its cap."""
-    identity = observation.identity
-    if identity is None:
-        return []
     wanted, findings = wanted_credentials(expectation, observation)
+    if observation.identity is None:
+        return findings  # identity.missing says the rest
     version = effective_version(expectation, observation)
     claimed = {(w.credential.issuer, w.credential.subject) for w in wanted}
     claimed.update(_trusted_values(expectation, observation, version))
