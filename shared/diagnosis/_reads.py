@@ -21,7 +21,7 @@ from shared.diagnosis._state import (
     ObservedRow,
 )
 from shared.engine._placement import Placement
-from shared.errors import PermanentServiceError
+from shared.errors import PermanentServiceError, ResourceNotFoundError
 
 
 def observed_identity(
@@ -48,10 +48,14 @@ def _credential(stored: StoredCredential) -> ObservedCredential:
 async def read_grants(
     arm: ArmClient, grants: tuple[ExpectedGrant, ...], principal_id: str
 ) -> tuple[ObservedGrant, ...]:
-    """The principal's assignments at and above each scope the policy grants on."""
+    """The principal's assignments at and above each scope the policy grants on (none where it is gone)."""
     found: dict[tuple[str, str], ObservedGrant] = {}
     for scope in dict.fromkeys(grant.scope for grant in grants):
-        for assignment in await arm.list_role_assignments_for_principal(scope, principal_id):
+        try:
+            assignments = await arm.list_role_assignments_for_principal(scope, principal_id)
+        except ResourceNotFoundError:
+            continue  # the resource at that scope does not exist: its grant is missing too
+        for assignment in assignments:
             observed = ObservedGrant(assignment.scope, assignment.role_definition_id)
             found[(observed.scope.lower(), observed.role_definition_id)] = observed
     return tuple(found.values())
