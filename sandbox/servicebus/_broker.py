@@ -17,6 +17,19 @@ from sandbox.servicebus._server import BrokerHandler
 
 logger = logging.getLogger(__name__)
 
+
+class _PeerHangUpFilter(logging.Filter):
+    """proton logs a client hanging up mid-write as an error; for a broker that is routine: dropped."""
+
+    _ROUTINE = ("BrokenPipeError", "ConnectionResetError")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Couldn't ") and any(name in message for name in self._ROUTINE))
+
+
+_PEER_HANG_UP_FILTER = _PeerHangUpFilter()
+
 _DAY = 86400.0
 # ppmi's queues as infra/core/messaging/service-bus.bicep declares them, but with a 30 s lock.
 _PPMI_QUEUE = QueueOptions(
@@ -147,6 +160,7 @@ class ServiceBusBroker:
     ) -> None:
         self.host = host
         self._requested_port = port
+        logging.getLogger("proton").addFilter(_PEER_HANG_UP_FILTER)  # adding the same filter twice is a no-op
         self._lock = threading.RLock()
         self._queues = {name: Queue(name, options) for name, options in (queues or DEFAULT_QUEUES).items()}
         self._port: int | None = None
