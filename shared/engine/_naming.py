@@ -31,10 +31,6 @@ def dedicated_identity_name(environment_id: str, policy: Policy) -> str:
     return f"{policy.identity.name_prefix}-{environment_id.lower()}"
 
 
-def pool_identity_name(pool: str, shard: int) -> str:
-    return f"{pool}-{shard}"
-
-
 def pool_shard_number(pool: str, name: str) -> int | None:
     """The `n` of `{pool}-{n}`, or None for any other name."""
     prefix = f"{pool}-"
@@ -71,3 +67,8 @@ def pool_tags(policy: Policy, pool: str) -> dict[str, str]:
 def owns_dedicated(tags: Mapping[str, str], environment_id: str) -> bool:
     """Whether an identity is ppmi's own, made for this environment alone (the check before any delete)."""
     return tags.get(OWNED_TAG) == "true" and tags.get(ENVIRONMENT_TAG) == environment_id.lower()
+
+
+def owns_shard(tags: Mapping[str, str], pool: str) -> bool:
+    """Whether a `{pool}-{n}` identity is one of ppmi's shards rather than a namesake."""
+    return tags.get(OWNED_TAG) == "true" and tags.get(POOL_TAG) == pool

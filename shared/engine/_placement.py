@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from shared.clients.arm import IdentityAddress, ManagedIdentity, StoredCredential
 from shared.engine._model import IdentityTarget
 from shared.engine._naming import (
+    POOL_TAG,
     credential_prefix,
     dedicated_identity_name,
     dedicated_tags,
     identity_key,
-    pool_identity_name,
+    owns_dedicated,
+    owns_shard,
     pool_shard_number,
     pool_tags,
 )
@@ -35,6 +37,14 @@ class Placement:
     target: IdentityTarget
     identity: ManagedIdentity | None
     credentials: dict[str, StoredCredential]
+
+    def owned_by_ppmi(self, environment_id: str) -> bool:
+        """False for a namesake someone else made: ppmi neither takes it over nor deletes anything on it."""
+        if self.identity is None or self.target.address is None:
+            return True
+        if self.target.dedicated:
+            return owns_dedicated(self.identity.tags, environment_id)
+        return owns_shard(self.identity.tags, self.target.tags.get(POOL_TAG, ""))
 
 
 async def place(runtime: Runtime, environment_id: str, *, needed: int) -> Placement:
@@ -78,21 +88,18 @@ async def _credentials(runtime: Runtime, address: IdentityAddress) -> dict[str, 
 async def _place_in_pool(runtime: Runtime, environment_id: str, key: str, needed: int) -> Placement:
     settings = runtime.policy.identity
     pool = str(settings.pool_name)
-    subscription, group = str(settings.subscription_id), str(settings.resource_group)
     limit = settings.shard_capacity - settings.headroom
-    shards = sorted(
-        (number, identity)
-        for identity in await runtime.arm.list_identities(subscription, group)
-        if (number := pool_shard_number(pool, identity.address.name)) is not None
-    )
     if needed > limit:
         raise PermanentError(
             f"an environment needs {needed} FICs but a {pool} shard takes at most {limit} "
             "(shardCapacity - headroom); trust fewer signers or lower headroom"
         )
+    namesakes = await _pool_namesakes(runtime, pool)
     room: Placement | None = None
     prefix = credential_prefix(environment_id)
-    for _, identity in shards:
+    for _, identity in namesakes:
+        if not owns_shard(identity.tags, pool):
+            continue  # someone else's identity that happens to share the naming scheme
         credentials = await _credentials(runtime, identity.address)
         placement = Placement(_pool_target(runtime, key, identity.address), identity, credentials)
         if any(name.startswith(prefix) for name in credentials):
@@ -101,9 +108,27 @@ async def _place_in_pool(runtime: Runtime, environment_id: str, key: str, needed
             room = placement
     if room is not None:
         return room
-    next_number = (shards[-1][0] + 1) if shards else 1
-    address = IdentityAddress(subscription, group, pool_identity_name(pool, next_number))
+    next_number = (namesakes[-1][0] + 1) if namesakes else 1  # past every namesake, owned or not
+    address = IdentityAddress(
+        str(settings.subscription_id), str(settings.resource_group), f"{pool}-{next_number}"
+    )
     return Placement(_pool_target(runtime, key, address), None, {})
+
+
+async def _pool_namesakes(runtime: Runtime, pool: str) -> list[tuple[int, ManagedIdentity]]:
+    """Every `{pool}-{n}` identity in the resource group, by `n`."""
+    settings = runtime.policy.identity
+    identities = await runtime.arm.list_identities(
+        str(settings.subscription_id), str(settings.resource_group)
+    )
+    return sorted(
+        (
+            (number, identity)
+            for identity in identities
+            if (number := pool_shard_number(pool, identity.address.name))
+        ),
+        key=lambda pair: pair[0],
+    )
 
 
 async def find_existing(runtime: Runtime, environment_id: str) -> Placement | None:
@@ -114,10 +139,8 @@ async def find_existing(runtime: Runtime, environment_id: str) -> Placement | No
     pool = str(settings.pool_name)
     prefix = credential_prefix(environment_id)
     key = identity_key(environment_id, runtime.policy)
-    for identity in await runtime.arm.list_identities(
-        str(settings.subscription_id), str(settings.resource_group)
-    ):
-        if pool_shard_number(pool, identity.address.name) is None:
+    for _, identity in await _pool_namesakes(runtime, pool):
+        if not owns_shard(identity.tags, pool):
             continue
         credentials = await _credentials(runtime, identity.address)
         if any(name.startswith(prefix) for name in credentials):

@@ -28,7 +28,6 @@ from shared.engine._model import (
     VerifyRow,
     VerifySubject,
 )
-from shared.engine._naming import owns_dedicated
 from shared.errors import InvalidInputError
 
 _ROW_COLUMNS = {
@@ -159,26 +158,30 @@ def plan_removal(
     *,
     environment_id: str,
     identity: ResolvedIdentity | None,
+    owned: bool,
     owned_credentials: Sequence[str],
     row: ManagedIdentityRow | None,
     grants: Mapping[str, str],
 ) -> list[Action]:
-    """Remove what ppmi made for an environment, and only that: its row, grants, FICs, dedicated identity."""
+    """Remove what ppmi made for an environment, and only that: its row, grants, FICs, dedicated identity.
+
+    An identity without ppmi's ownership tags is a namesake: nothing on it is touched.
+    """
     actions: list[Action] = []
     if row is not None:
         actions.append(DeleteRow(row.id))
-    for name, scope in sorted(grants.items()):
-        actions.append(Revoke(scope, name))
     if identity is None or not identity.exists:
         return actions
     target = identity.target
+    if not owned:
+        actions.append(
+            Skip("identity", target.label, f"not tagged as ppmi's for {environment_id}; left as it is")
+        )
+        return actions
+    for name, scope in sorted(grants.items()):
+        actions.append(Revoke(scope, name))
     for name in sorted(owned_credentials):
         actions.append(DeleteCredential(target, name))
     if target.dedicated:
-        if owns_dedicated(identity.tags, environment_id):
-            actions.append(DeleteIdentity(target))
-        else:
-            actions.append(
-                Skip("identity", target.label, f"not tagged as ppmi's identity for {environment_id}; kept")
-            )
+        actions.append(DeleteIdentity(target))
     return actions

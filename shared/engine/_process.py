@@ -165,6 +165,12 @@ async def _provision(
         if write:
             await apply([user], runtime, dataverse, into)
     placement = await place(runtime, environment_id, needed=max(1, len(policy.trusted_signers)))
+    if not placement.owned_by_ppmi(environment_id):
+        raise PermanentError(
+            f"the identity {placement.target.label} exists but is not tagged as ppmi's for {environment_id}; "
+            "ppmi does not take identities over: delete or rename it, or tag it ppmi-owned=true and "
+            f"ppmi-environment={environment_id}"
+        )
     identity, ensure = await _ensure(placement, runtime, into=into, write=write)
     actions.append(ensure)
     row_id = row_id_for(environment_id, placement.target)
@@ -255,26 +261,29 @@ async def _remove(
             await apply(actions, runtime, None, into)
         return actions
     identity = resolved(placement.target, placement.identity)
+    owned = placement.owned_by_ppmi(environment_id)
     dataverse = runtime.dataverse(enrichment.dataverse_origin) if enrichment.dataverse_origin else None
     row = None
     if dataverse is not None:
         row = await dataverse.get_managed_identity(row_id_for(environment_id, placement.target))
     grants = {}
-    shared = (
-        not placement.target.dedicated
-    )  # grants on a shared identity's common scopes serve other environments
-    for grant in grants_for(
-        runtime.policy, environment_id, identity.principal_id, only_environment_scoped=shared
-    ):
-        if (
-            identity.principal_id
-            and await runtime.arm.get_role_assignment(grant.scope, grant.name) is not None
+    if owned and identity.principal_id:
+        # On a shared identity only environment-specific grants go: the others serve every environment on it.
+        shared = not placement.target.dedicated
+        for grant in grants_for(
+            runtime.policy, environment_id, identity.principal_id, only_environment_scoped=shared
         ):
-            grants[grant.name] = grant.scope
+            if await runtime.arm.get_role_assignment(grant.scope, grant.name) is not None:
+                grants[grant.name] = grant.scope
     prefix = credential_prefix(environment_id)
-    owned = [stored.name for name, stored in placement.credentials.items() if name.startswith(prefix)]
+    credentials = [stored.name for name, stored in placement.credentials.items() if name.startswith(prefix)]
     actions = plan_removal(
-        environment_id=environment_id, identity=identity, owned_credentials=owned, row=row, grants=grants
+        environment_id=environment_id,
+        identity=identity,
+        owned=owned,
+        owned_credentials=credentials,
+        row=row,
+        grants=grants,
     )
     if dataverse is None:
         actions.insert(

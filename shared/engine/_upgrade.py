@@ -31,6 +31,10 @@ async def switch_format(
         raise InvalidInputError(
             f"environment {environment_id} has no identity from ppmi yet; send ppmi.environment.created first"
         )
+    if not placement.owned_by_ppmi(environment_id):
+        raise InvalidInputError(
+            f"the identity {placement.target.label} is not ppmi's; ppmi upgrades only its own"
+        )
     identity = resolved(placement.target, placement.identity)
     dataverse = runtime.dataverse(str(enrichment.dataverse_origin))
     row = await dataverse.get_managed_identity(row_id_for(environment_id, placement.target))

@@ -7,9 +7,10 @@ from typing import Any
 
 from sandbox.server import Sandbox
 from shared.clients.arm import IdentityAddress
-from shared.engine import Runtime, open_runtime
+from shared.engine import Runtime, open_runtime, process
+from shared.fic import FederatedCredential
 from shared.settings import Settings
-from tests.engine.conftest import FAST_BACKOFF, PolicyWriter, event, succeed
+from tests.engine.conftest import FAST_BACKOFF, PolicyWriter, event, succeed, writes
 
 POOL = "strategy: shared-pool\npoolName: pool"
 
@@ -72,19 +73,44 @@ async def test_deleting_an_environment_removes_everything_ppmi_made_for_it(
     assert {step.outcome for step in report.steps} == {"removed"}
 
 
-async def test_an_identity_not_tagged_as_ppmis_is_never_deleted(sandbox: Sandbox, runtime: Runtime) -> None:
+async def test_an_identity_not_tagged_as_ppmis_is_never_deleted_nor_anything_on_it(
+    sandbox: Sandbox, runtime: Runtime
+) -> None:
     environment = sandbox.control.create_environment(display_name="Sales")
-    policy = runtime.policy.identity
-    address = IdentityAddress(
-        str(policy.subscription_id), str(policy.resource_group), f"ppmi-{environment.id}"
-    )
+    address = namesake(runtime, environment.id)
     await runtime.arm.create_or_update_identity(
         address, location="westeurope", tags={"owner": "someone-else"}
     )
+    look_alike = FederatedCredential("https://issuer.example", "subject", "api://AzureADTokenExchange")
+    await runtime.arm.create_or_update_federated_credential(address, f"ppmi-{environment.id}-0", look_alike)
+    before = len(sandbox.requests)
     report = await succeed(runtime, event("environment.deleted", environment.id))
 
-    assert list(identities(sandbox)) == [f"ppmi-{environment.id}"]
     assert [(step.step, step.outcome) for step in report.steps] == [("identity", "skipped")]
+    assert writes(sandbox, before) == []
+
+
+async def test_ppmi_refuses_to_take_over_an_identity_that_only_shares_its_name(
+    sandbox: Sandbox, runtime: Runtime
+) -> None:
+    environment = sandbox.control.create_environment(display_name="Sales")
+    address = namesake(runtime, environment.id)
+    await runtime.arm.create_or_update_identity(
+        address, location="westeurope", tags={"owner": "someone-else"}
+    )
+    before = len(sandbox.requests)
+    report = await process(event("environment.created", environment.id), runtime)
+
+    assert report.outcome == "failed"
+    assert "not tagged as ppmi's" in (report.reason or "")
+    assert writes(sandbox, before) == []
+
+
+def namesake(runtime: Runtime, environment_id: str) -> IdentityAddress:
+    settings = runtime.policy.identity
+    return IdentityAddress(
+        str(settings.subscription_id), str(settings.resource_group), f"ppmi-{environment_id}"
+    )
 
 
 async def test_an_app_registration_gets_its_fics_through_graph(
