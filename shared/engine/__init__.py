@@ -11,7 +11,7 @@ from shared.engine._plan import plan
 from shared.engine._preview import Preview, preview
 from shared.engine._process import Report, enrich, environments_in_scope, process
 from shared.engine._runtime import Runtime, open_runtime
-from shared.events import StepResult as StepOutcome
+from shared.events import StepResult
 
 __all__ = [
     "Action",
@@ -23,7 +23,7 @@ __all__ = [
     "Preview",
     "Report",
     "Runtime",
-    "StepOutcome",
+    "StepResult",
     "apply",
     "describe",
     "enrich",

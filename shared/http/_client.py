@@ -108,10 +108,6 @@ class HttpClient:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._not_before: dict[str, float] = {}
 
-    @property
-    def httpx_client(self) -> httpx.AsyncClient:
-        return self._client
-
     async def aclose(self) -> None:
         await self._client.aclose()
 

@@ -14,7 +14,7 @@ def test_the_public_interface_is_pinned() -> None:
         "Preview",
         "Report",
         "Runtime",
-        "StepOutcome",
+        "StepResult",
         "apply",
         "describe",
         "enrich",
