@@ -94,6 +94,14 @@ def _names(expectation: Expectation, signer: ExpectedSigner, version: int) -> tu
     return tuple(names)
 
 
+def differing(differences: tuple[SegmentDifference, ...]) -> str:
+    """'environment differs', 'tenant encoding and hash differ': the labels of the segments that differ."""
+    labels = list(dict.fromkeys(difference.label for difference in differences))
+    if len(labels) == 1:
+        return f"{labels[0]} differs"
+    return f"{', '.join(labels[:-1])} and {labels[-1]} differ"
+
+
 def wanted_credentials(
     expectation: Expectation, observation: Observation
 ) -> tuple[list[WantedCredential], list[Finding]]:
@@ -133,9 +141,7 @@ def _cross_checked(
     )
     assert expectation.component is not None
     label = expectation.component.label
-    wanted = WantedCredential(
-        f"the subject Dataverse presents for {label}", presented, nearest.names, nearest.facts
-    )
+    wanted = WantedCredential(label, presented, nearest.names, nearest.facts)
     details = tuple(d.explanation for d in differences)
     if all(d.segment in SIGNER_SEGMENTS for d in differences) and not expectation.signer_given:
         finding = Finding(
@@ -154,7 +160,7 @@ def _cross_checked(
             code="component.subject_differs",
             severity=Severity.ERROR,
             message=f"Dataverse presents another subject for {label} than ppmi computes "
-            f"({', '.join(dict.fromkeys(d.label for d in differences))} differ)",
+            f"({differing(differences)})",
             fix=_cross_check_fix(differences, expectation),
             evidence=Evidence(expected=server_subject, actual=nearest.credential.subject, details=details),
             resource=label,
@@ -305,12 +311,11 @@ def _subject_mismatch(
     expectation: Expectation, wanted: WantedCredential, found: ObservedCredential, version: int
 ) -> Finding:
     differences = subject_differences(wanted.credential.subject, found.subject, wanted.facts)
-    labels = ", ".join(dict.fromkeys(d.label for d in differences))
     return Finding(
         code="fic.subject_mismatch",
         severity=Severity.ERROR,
-        message=f"FIC {found.name} has the wrong subject for {wanted.label} ({labels} differs), so Entra "
-        "refuses the token exchange (AADSTS700213)",
+        message=f"FIC {found.name} has the wrong subject for {wanted.label} ({differing(differences)}), "
+        "so Entra refuses the token exchange (AADSTS700213)",
         fix=_fixes.upgrade_or_reconcile(expectation.environment_id, version, expectation.format_version),
         evidence=Evidence(
             expected=wanted.credential.subject,

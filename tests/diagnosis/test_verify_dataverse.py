@@ -151,7 +151,7 @@ def test_dataverse_presenting_the_organization_id_differs_from_ppmis_subject(
     verified = provisioned.verify_package()
     finding = verified.finding("component.subject_differs")
     assert verified.exit_code == 1
-    assert "(environment differ)" in finding["message"]
+    assert "(environment differs)" in finding["message"]
     assert "subjectEnvironmentSegment" in finding["fix"]
     mismatch = verified.finding("fic.subject_mismatch")
     assert mismatch["expected"] == finding["expected"]

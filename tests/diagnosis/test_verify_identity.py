@@ -98,6 +98,8 @@ def test_ca_issued_form_for_a_self_signed_signer_is_a_subject_mismatch_of_h_vers
     prefix = subject.split("/h/")[0]
     finding = _mismatch(provisioned, f"{prefix}/i/{'a' * 43}/s/{'b' * 43}")
     assert "(h/ vs i/s differs)" in str(finding["message"])
+    message = str(finding["message"])
+    assert message.startswith(f"FIC {finding['resource']} has the wrong subject for contoso-demo")
 
 
 def test_another_certificates_hash_is_a_subject_mismatch_of_the_hash(provisioned: Provisioned) -> None:
