@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shared.cli.demo",
     "shared.cli.publish",
     "shared.cli.requeue",
+    "shared.cli.worker",
     "shared.cli.sandbox",
     "shared.cli.schema",
     "shared.cli.verify",

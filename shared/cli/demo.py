@@ -1,9 +1,20 @@
-"""`ppmi demo`: FIC values for a self-signed and a CA-issued signer made on the spot, to see the shapes."""
+"""`ppmi demo`: the whole flow on loopback: three environments, events, the worker, a summary read back."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -11,86 +22,265 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from shared.fic import Signer, federated_credential, federated_credential_name, load_certificate
+from shared.events import Event, ResultEvent, new_event
+from shared.messaging.config import MessagingSettings
+from shared.messaging.publishing import ReceivedResult, publish, unique_reply_session, wait_for_results
+from shared.telemetry import configure_telemetry
 
-DEMO_TENANT = "7f2c1900-9fd4-4b89-91d3-79a649996f0a"
-DEMO_ENVIRONMENT = "7efcc31a-c410-e20e-9b95-dd448cedf653"
+if TYPE_CHECKING:
+    from sandbox.server import Sandbox
+
+ENVIRONMENTS = ("Contoso Sales", "Contoso Service", "Contoso Finance")
+RESULT_WAIT_SECONDS = 50.0
 
 EPILOG = """\
 examples:
-  ppmi demo
+  ppmi demo            # or: make demo
 
-Certificates are generated in memory and thrown away; nothing is sent anywhere.
+Starts the sandbox (ARM, Graph, Dataverse, environments API, token endpoint, Service Bus) on loopback,
+writes a demo policy trusting a freshly generated signing certificate, creates three environments with a
+plug-in package each, publishes their events, runs the worker until every result is in, and prints what
+was provisioned, read back from the sandbox. Nothing leaves this machine.
 """
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = subparsers.add_parser(
         "demo",
-        help="show FIC values for generated sample signers",
-        description="Generate a self-signed and a CA-issued signing certificate in memory and print the FIC "
-        "values each needs in a sample environment.",
+        help="provision three sample environments end to end against the local sandbox",
+        description="Run the whole event flow against the loopback sandbox and print a summary.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.set_defaults(func=_demo)
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
+@dataclass(frozen=True)
+class DemoEnvironment:
+    name: str
+    environment_id: str
+    package_id: str
+    events: tuple[Event, ...]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    _quiet_logs()
+    with (
+        tempfile.TemporaryDirectory(prefix="ppmi-demo-") as workdir,
+        _running_sandbox(Path(workdir)) as sandbox,
+    ):
+        print(f"sandbox: ARM, Graph, Dataverse, environments API, tokens, Service Bus on {sandbox.url}")
+        certificate = signing_certificate()
+        write_demo_policy(Path(workdir), sandbox.env, certificate)
+        print("policy: per-environment identities, one trusted signer (a fresh self-signed certificate)")
+        environments = [_prepare(sandbox, name, certificate) for name in ENVIRONMENTS]
+        count = sum(len(e.events) for e in environments)
+        print(
+            f"created {len(environments)} environments with a plug-in package each; publishing {count} events"
+        )
+        results, elapsed = asyncio.run(_run(environments))
+        print()
+        print(_summary(sandbox, environments, results, elapsed))
+    total = time.perf_counter() - started
+    expected = sum(len(e.events) for e in environments)
+    succeeded = sum(1 for r in results.values() if r.data.outcome == "succeeded")
+    print(f"\n{succeeded}/{expected} events succeeded in {total:.1f}s (sandbox start-up included)")
+    if succeeded != expected:
+        missing = expected - len(results)
+        print(
+            f"ppmi demo: {expected - succeeded} event(s) did not succeed ({missing} without a result); "
+            "the reasons are above. Run `make test` to see which part misbehaves.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _quiet_logs() -> None:
+    """Warnings and errors only: the summary is the demo's output."""
+    configure_telemetry(json_logs=False)
+    logging.getLogger("ppmi").setLevel(logging.WARNING)
+    # A session receiver that finds no free session within its wait logs a harmless attach warning.
+    logging.getLogger("azure.servicebus._pyamqp").setLevel(logging.ERROR)
+
+
+@contextmanager
+def _running_sandbox(workdir: Path) -> Iterator[Sandbox]:
+    """The stand-ins and a Service Bus broker with ppmi's four queues; this process pointed at them."""
+    from sandbox.server import Sandbox  # noqa: PLC0415 - the sandbox is a dev dependency, loaded on demand
+    from sandbox.servicebus import DEFAULT_QUEUES, QueueOptions  # noqa: PLC0415
+
+    queues = {
+        **DEFAULT_QUEUES,
+        "ppmi-work": QueueOptions(requires_session=True, duplicate_detection_window=600.0),
+        "ppmi-kept": QueueOptions(duplicate_detection_window=600.0, max_delivery_count=100),
+    }
+    with Sandbox(state_dir=workdir / "sandbox", servicebus_queues=queues) as sandbox:
+        variables = {
+            **sandbox.env,
+            "PPMI_POLICY_FILE": str(workdir / "policy.yaml"),
+            "PPMI_RETRY_BASE_SECONDS": "1",
+        }
+        variables.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)
+        with _environment_variables(variables):
+            yield sandbox
+
+
+@contextmanager
+def _environment_variables(variables: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def signing_certificate(common_name: str = "Contoso Plug-ins (demo)") -> bytes:
+    """A fresh self-signed code-signing certificate (DER), as a plug-in author would make one."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Contoso, Ltd."),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
-
-
-def _certificate(
-    subject: x509.Name,
-    issuer: x509.Name,
-    key: ec.EllipticCurvePrivateKey,
-    signing_key: ec.EllipticCurvePrivateKey,
-) -> bytes:
     now = datetime.now(UTC)
     return (
         x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
+        .subject_name(name)
+        .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=365))
-        .sign(signing_key, hashes.SHA256())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
         .public_bytes(Encoding.DER)
     )
 
 
-def _sample_signers() -> list[tuple[str, Signer]]:
-    own_key = ec.generate_private_key(ec.SECP256R1())
-    self_signed = _certificate(_name("Contoso Plug-ins"), _name("Contoso Plug-ins"), own_key, own_key)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = _certificate(_name("Contoso Signing"), _name("Contoso Code Signing CA"), leaf_key, ca_key)
-    return [
-        ("self-signed", Signer.from_certificate(load_certificate(self_signed))),
-        ("CA-issued", Signer.from_certificate(load_certificate(leaf))),
+def write_demo_policy(workdir: Path, sandbox_env: dict[str, str], certificate: bytes) -> Path:
+    """A policy for the sandbox's tenant and subscription that trusts `certificate`, paced for a quick run."""
+    (workdir / "signing.cer").write_bytes(certificate)
+    env = sandbox_env
+    path = workdir / "policy.yaml"
+    path.write_text(
+        f"""\
+version: 1
+tenantId: {env["PPMI_TENANT_ID"]}
+identity:
+  strategy: per-environment
+  subscriptionId: {env["PPMI_SUBSCRIPTION_ID"]}
+  resourceGroup: rg-ppmi-identities
+  location: westeurope
+  tags: {{purpose: ppmi-demo}}
+trustedSigners:
+  - name: contoso-demo
+    certificate: signing.cer
+roleGrants:
+  - roleDefinitionId: 4633458b-17de-408a-b874-0445c86b69e6
+    scope: /subscriptions/{{subscriptionId}}/resourceGroups/rg-kv/providers/Microsoft.KeyVault/vaults/kv-demo
+    description: plug-ins read their secrets
+pacing:
+  managedIdentityWritesPerIdentityPerSecond: 20
+  managedIdentityWritesPerSubscriptionPerSecond: 50
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _prepare(sandbox: Sandbox, name: str, certificate: bytes) -> DemoEnvironment:
+    import base64  # noqa: PLC0415
+
+    environment = sandbox.control.create_environment(display_name=name, env_type="Sandbox")
+    package_id = sandbox.control.register_plugin_package(environment.id, certificate, name=f"{name} plug-ins")
+    data = {"environmentId": environment.id}
+    reference = {"der": base64.b64encode(certificate).decode("ascii")}
+    events = (
+        new_event("ppmi.environment.created", data, source="/ppmi/demo"),
+        new_event(
+            "ppmi.pluginpackage.registered",
+            {**data, "pluginPackageId": package_id, "certificate": reference},
+            source="/ppmi/demo",
+        ),
+    )
+    return DemoEnvironment(name, environment.id, package_id, events)
+
+
+async def _run(environments: list[DemoEnvironment]) -> tuple[dict[str, ResultEvent], dict[str, float]]:
+    """Publish every event, run the worker until all results are in; seconds from publishing per event."""
+    from shared.messaging.hosting import open_messaging_host  # noqa: PLC0415
+    from shared.messaging.worker import WorkerOptions, run_worker  # noqa: PLC0415
+
+    reply_session = unique_reply_session()
+    events = [
+        event.model_copy(update={"reply_session": reply_session}) for e in environments for event in e.events
     ]
-
-
-def _demo(args: argparse.Namespace) -> int:
-    print(f"tenant       {DEMO_TENANT}\nenvironment  {DEMO_ENVIRONMENT}")
-    for label, signer in _sample_signers():
-        credential = federated_credential(
-            tenant_id=DEMO_TENANT, environment_id=DEMO_ENVIRONMENT, signer=signer
+    async with open_messaging_host(messaging=MessagingSettings.from_env()) as host:
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(host, WorkerOptions(sessions=4, event_receivers=2), stop))
+        published = time.monotonic()
+        await publish(host.client, events)
+        received: dict[str, ReceivedResult] = await wait_for_results(
+            host.client,
+            event_ids={event.id for event in events},
+            reply_session=reply_session,
+            within=RESULT_WAIT_SECONDS,
         )
-        print(f"\n{label} signer")
-        if signer.self_signed:
-            print(f"  certificate  SHA-256 {signer.sha256_hex}")
-        else:
-            print(f"  issuer DN    {signer.issuer_name}\n  subject DN   {signer.subject_name}")
-        print(f"  FIC name     {federated_credential_name(DEMO_ENVIRONMENT, signer)}")
-        print(f"  issuer       {credential.issuer}")
-        print(f"  subject      {credential.subject}")
-        print(f"  audience     {credential.audience}")
-    return 0
+        stop.set()
+        await worker
+    results = {event_id: item.result for event_id, item in received.items()}
+    return results, {event_id: item.received_at - published for event_id, item in received.items()}
+
+
+def _summary(
+    sandbox: Sandbox,
+    environments: list[DemoEnvironment],
+    results: dict[str, ResultEvent],
+    elapsed: dict[str, float],
+) -> str:
+    state: dict[str, Any] = sandbox.control.dump()
+    lines = [
+        f"{'environment':<18}{'identity':<44}{'FICs':>5}  {'Dataverse row':<38}{'bound':>6}{'grants':>7}"
+        f"{'elapsed':>9}  results"
+    ]
+    for environment in environments:
+        identity = _identity_of(state, environment.environment_id)
+        principal = (identity or {}).get("properties", {}).get("principalId")
+        grants = [
+            a for a in state["roleAssignments"] if a.get("properties", {}).get("principalId") == principal
+        ]
+        rows = sandbox.control.rows(environment.environment_id, "managedidentities")
+        packages = sandbox.control.rows(environment.environment_id, "pluginpackages")
+        bound = [p for p in packages if p.get("_managedidentityid_value")]
+        outcomes = [
+            results[e.id].data.outcome if e.id in results else "no result" for e in environment.events
+        ]
+        seconds = max((elapsed.get(e.id, 0.0) for e in environment.events), default=0.0)
+        lines.append(
+            f"{environment.name:<18}{(identity or {}).get('name', '-'):<44}"
+            f"{len((identity or {}).get('federatedIdentityCredentials', [])):>5}  "
+            f"{(rows[0].get('managedidentityid', '-') if rows else '-'):<38}"
+            f"{len(bound):>6}{len(grants):>7}{seconds:>8.1f}s  {', '.join(outcomes)}"
+        )
+    for result in results.values():
+        if result.data.outcome != "succeeded":
+            lines.append(f"{result.data.event_type} {result.data.environment_id}: {result.data.reason}")
+    return "\n".join(lines)
+
+
+def _identity_of(state: dict[str, Any], environment_id: str) -> dict[str, Any] | None:
+    """The identity ppmi made for the environment: tagged with it, or named after it."""
+    wanted = environment_id.lower()
+    for identity in state["identities"]:
+        tags = identity.get("tags") or {}
+        if tags.get("ppmi-environment", "").lower() == wanted or str(identity["name"]).endswith(wanted):
+            return dict(identity)
+    return None

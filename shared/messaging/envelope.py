@@ -29,6 +29,10 @@ SESSION_ID = "ppmi-session-id"  # the session a kept message came from (ppmi-kep
 
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 
+# Links ppmi opens are either busy (receivers poll, senders send) or short-lived: the SDK's keep-alive task
+# only delays closing them (it sleeps in one-second steps and `close` waits for it), so it is switched off.
+NO_KEEP_ALIVE = 0
+
 PropertyValue = str | int
 
 # Service Bus caps a message ID at 128 characters.

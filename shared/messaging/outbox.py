@@ -9,7 +9,7 @@ from itertools import groupby
 from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage
 from azure.servicebus.aio import ServiceBusClient, ServiceBusSender
 
-from shared.messaging.envelope import IncomingMessage, OutgoingMessage, normalise_properties
+from shared.messaging.envelope import NO_KEEP_ALIVE, IncomingMessage, OutgoingMessage, normalise_properties
 
 
 def to_sdk_message(message: OutgoingMessage) -> ServiceBusMessage:
@@ -58,7 +58,9 @@ class Outbox:
             async with lock:
                 sender = self._senders.get(queue)
                 if sender is None:
-                    sender = self._senders[queue] = self._client.get_queue_sender(queue)
+                    sender = self._senders[queue] = self._client.get_queue_sender(
+                        queue, keep_alive=NO_KEEP_ALIVE
+                    )
                 await sender.send_messages([to_sdk_message(message) for message in run])
 
     async def close(self) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from azure.servicebus.aio import ServiceBusClient
 
 from shared.events import Event, EventValidationError, ResultEvent, parse_result
-from shared.messaging.envelope import EVENTS_QUEUE, RESULTS_QUEUE, OutgoingMessage
+from shared.messaging.envelope import EVENTS_QUEUE, NO_KEEP_ALIVE, RESULTS_QUEUE, OutgoingMessage
 from shared.messaging.outbox import Outbox
 
 
@@ -51,7 +51,9 @@ async def wait_for_results(
     results: dict[str, ReceivedResult] = {}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
-    async with client.get_queue_receiver(RESULTS_QUEUE, session_id=reply_session) as receiver:
+    async with client.get_queue_receiver(
+        RESULTS_QUEUE, session_id=reply_session, keep_alive=NO_KEEP_ALIVE
+    ) as receiver:
         while event_ids - results.keys():
             remaining = deadline - loop.time()
             if remaining <= 0:

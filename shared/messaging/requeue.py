@@ -18,6 +18,7 @@ from shared.messaging.envelope import (
     KEPT_CLASS,
     KEPT_QUEUE,
     KEPT_REASON,
+    NO_KEEP_ALIVE,
     ORIGIN_ID,
     REDRIVE,
     SESSION_ID,
@@ -141,8 +142,10 @@ async def requeue(
 
 def _receiver(client: ServiceBusClient, location: str) -> ServiceBusReceiver:
     if location == KEPT_QUEUE:
-        return client.get_queue_receiver(KEPT_QUEUE)
-    return client.get_queue_receiver(location, sub_queue=ServiceBusSubQueue.DEAD_LETTER)
+        return client.get_queue_receiver(KEPT_QUEUE, keep_alive=NO_KEEP_ALIVE)
+    return client.get_queue_receiver(
+        location, sub_queue=ServiceBusSubQueue.DEAD_LETTER, keep_alive=NO_KEEP_ALIVE
+    )
 
 
 def _text(value: object) -> str | None:

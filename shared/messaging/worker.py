@@ -18,7 +18,7 @@ from azure.servicebus.aio import AutoLockRenewer, ServiceBusClient, ServiceBusRe
 from azure.servicebus.exceptions import OperationTimeoutError, ServiceBusError
 
 from shared.messaging.disposition import Disposition
-from shared.messaging.envelope import EVENTS_QUEUE, WORK_QUEUE, IncomingMessage
+from shared.messaging.envelope import EVENTS_QUEUE, NO_KEEP_ALIVE, WORK_QUEUE, IncomingMessage
 from shared.messaging.outbox import from_sdk_message
 from shared.telemetry import get_logger
 
@@ -86,7 +86,9 @@ async def _receive_events(
 ) -> None:
     while not stop.is_set():
         try:
-            async with host.client.get_queue_receiver(EVENTS_QUEUE, auto_lock_renewer=renewer) as receiver:
+            async with host.client.get_queue_receiver(
+                EVENTS_QUEUE, auto_lock_renewer=renewer, keep_alive=NO_KEEP_ALIVE
+            ) as receiver:
                 while not stop.is_set():
                     batch = await receiver.receive_messages(
                         max_message_count=1, max_wait_time=options.receive_wait_seconds
@@ -118,6 +120,7 @@ async def _receive_sessions(
                 WORK_QUEUE,
                 session_id=NEXT_AVAILABLE_SESSION,
                 max_wait_time=options.receive_wait_seconds,
+                keep_alive=NO_KEEP_ALIVE,
             ) as receiver:
                 if receiver.session.locked_until_utc is None:
                     continue  # no session was free within the wait

@@ -1,0 +1,85 @@
+"""`ppmi worker`: process the ppmi queues like the Functions host does, for local runs and containers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from shared.errors import PpmiError
+from shared.messaging.hosting import configure_process_telemetry, open_messaging_host
+from shared.messaging.worker import WorkerOptions, run_worker
+from shared.settings import Settings
+from shared.telemetry import flush_telemetry
+
+EPILOG = """\
+examples:
+  # against the sandbox (variables from `ppmi sandbox --print-env`)
+  eval "$(ppmi sandbox --print-env)" && ppmi worker
+  # a container with more parallel identities
+  ppmi worker --sessions 32 --event-receivers 8
+
+needs: PPMI_POLICY_FILE, ServiceBusConnection__fullyQualifiedNamespace (and the identity settings of the app).
+Stops cleanly on Ctrl-C or SIGTERM after the message in hand.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "worker",
+        help="process ppmi-events and ppmi-work like the Functions app",
+        description="Receive from ppmi-events and ppmi-work (by session) with the Functions host's "
+        "semantics: "
+        "peek-lock, complete on success, abandon on error, dead-letter past the max delivery count.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    defaults = WorkerOptions()
+    parser.add_argument("--sessions", type=_positive, default=defaults.sessions, help="concurrent identities")
+    parser.add_argument(
+        "--event-receivers", type=_positive, default=defaults.event_receivers, help="concurrent intake events"
+    )
+    parser.add_argument(
+        "--max-delivery-count",
+        type=_positive,
+        default=defaults.max_delivery_count,
+        help="dead-letter a message delivered this many times (the queue's MaxDeliveryCount)",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    options = WorkerOptions(
+        sessions=args.sessions,
+        event_receivers=args.event_receivers,
+        max_delivery_count=args.max_delivery_count,
+    )
+    try:
+        asyncio.run(_work(options))
+    except PpmiError as error:
+        print(f"ppmi worker: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _work(options: WorkerOptions) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    settings = Settings.from_env()
+    configure_process_telemetry(settings)
+    async with open_messaging_host(settings) as host:
+        print("ppmi worker: receiving from ppmi-events and ppmi-work; Ctrl-C to stop", file=sys.stderr)
+        stats = await run_worker(host, options, stop)
+    flush_telemetry()
+    summary = ", ".join(f"{key}={count}" for key, count in sorted(stats.outcomes.items())) or "no messages"
+    print(f"ppmi worker: stopped ({summary})", file=sys.stderr)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return number

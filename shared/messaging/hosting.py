@@ -1,0 +1,128 @@
+"""One process's messaging: the engine runtime, the Service Bus client and the outbox, opened once and shared.
+
+The Functions app opens it lazily on the first invocation and keeps it for the life of the worker process;
+`ppmi worker` and the tests open it as an async context manager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from azure.identity import ManagedIdentityCredential
+from azure.servicebus.aio import ServiceBusClient
+
+from shared.engine import Runtime, environments_in_scope, open_runtime
+from shared.messaging import processing
+from shared.messaging.config import MessagingSettings
+from shared.messaging.connection import open_servicebus
+from shared.messaging.disposition import Disposition
+from shared.messaging.envelope import IncomingMessage
+from shared.messaging.outbox import Outbox
+from shared.messaging.publishing import event_message
+from shared.messaging.sweeps import discovery_events, reconcile_events
+from shared.policy import load_policy
+from shared.settings import Settings
+from shared.telemetry import configure_telemetry
+
+Clock = Callable[[], datetime]
+Step = Callable[[IncomingMessage, Runtime, MessagingSettings, datetime], Awaitable[Disposition]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def configure_process_telemetry(settings: Settings) -> None:
+    """Logs always; export to Application Insights when configured, authenticated as the app's identity."""
+    credential = (
+        ManagedIdentityCredential(client_id=settings.azure_client_id) if settings.identity_endpoint else None
+    )
+    configure_telemetry(credential=credential)
+
+
+@dataclass
+class MessagingHost:
+    """Everything a message handler needs; `handle_*` decide, send, and leave completion to the caller."""
+
+    runtime: Runtime
+    client: ServiceBusClient
+    outbox: Outbox
+    settings: MessagingSettings
+    clock: Clock = utc_now
+
+    async def handle_route_event(self, message: IncomingMessage) -> Disposition:
+        return await self._handle(processing.route_event, message)
+
+    async def handle_provision(self, message: IncomingMessage) -> Disposition:
+        return await self._handle(processing.provision, message)
+
+    async def discover(self) -> int:
+        """Publish `ppmi.environment.created` for environments created recently; returns how many."""
+        environments = await environments_in_scope(self.runtime)
+        events = discovery_events(environments, now=self.clock(), lookback=self.settings.discovery_lookback)
+        await self.outbox.send(event_message(event) for event in events)
+        return len(events)
+
+    async def reconcile(self) -> int:
+        """Publish `ppmi.environment.reconcile` for every environment in scope; returns how many."""
+        events = reconcile_events(await environments_in_scope(self.runtime), now=self.clock())
+        await self.outbox.send(event_message(event) for event in events)
+        return len(events)
+
+    async def _handle(self, step: Step, message: IncomingMessage) -> Disposition:
+        disposition = await step(message, self.runtime, self.settings, self.clock())
+        await self.outbox.send(disposition.messages)
+        return disposition
+
+
+@asynccontextmanager
+async def open_messaging_host(
+    settings: Settings | None = None, messaging: MessagingSettings | None = None
+) -> AsyncIterator[MessagingHost]:
+    """Read settings and policy, open the runtime and the Service Bus client; close all on exit."""
+    settings = settings or Settings.from_env()
+    messaging = messaging or MessagingSettings.from_env()
+    policy = load_policy(settings.require_policy_file())
+    async with AsyncExitStack() as stack:
+        runtime = await stack.enter_async_context(open_runtime(settings, policy))
+        client = await stack.enter_async_context(open_servicebus(settings))
+        outbox = Outbox(client)
+        stack.push_async_callback(outbox.close)
+        yield MessagingHost(runtime=runtime, client=client, outbox=outbox, settings=messaging)
+
+
+class ProcessHost:
+    """The Functions app's process-wide `MessagingHost`, opened on first use (no function body owns it)."""
+
+    def __init__(self) -> None:
+        self._stack: AsyncExitStack | None = None
+        self._host: MessagingHost | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        return self._host is not None
+
+    async def get(self) -> MessagingHost:
+        async with self._lock:
+            if self._host is None:
+                configure_process_telemetry(Settings.from_env())
+                stack = AsyncExitStack()
+                self._host = await stack.enter_async_context(open_messaging_host())
+                self._stack = stack
+            return self._host
+
+    async def close(self) -> None:
+        """Close the host (tests, and any host shutdown hook); the next `get` opens a fresh one."""
+        async with self._lock:
+            stack, self._stack, self._host = self._stack, None, None
+            if stack is not None:
+                await stack.aclose()
+        self._lock = asyncio.Lock()  # a later event loop (tests) gets its own lock
+
+
+process_host = ProcessHost()

@@ -1,0 +1,192 @@
+"""The whole flow through the sandbox broker with the real SDK: publish → route → provision → result."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox.faults import FaultProfile, ServiceFaults
+from shared.events import Event, ResultEvent, new_event
+from shared.messaging.envelope import EVENTS_QUEUE, KEPT_CLASS, KEPT_QUEUE, KEPT_REASON, WORK_QUEUE
+from shared.messaging.hosting import MessagingHost, open_messaging_host
+from shared.messaging.publishing import publish, unique_reply_session, wait_for_results
+from shared.messaging.requeue import requeue
+from tests.messaging.conftest import Platform, worker
+
+
+def package_event(platform: Platform, environment_id: str, reply_session: str, **extra: str) -> Event:
+    package_id = platform.sandbox.control.register_plugin_package(environment_id, platform.certificate)
+    return new_event(
+        "ppmi.pluginpackage.registered",
+        {
+            "environmentId": environment_id,
+            "pluginPackageId": package_id,
+            "certificate": {"der": base64.b64encode(platform.certificate).decode()},
+        },
+        source="/tests",
+        reply_session=reply_session,
+        **extra,
+    )
+
+
+def environment_event(kind: str, environment_id: str, reply_session: str) -> Event:
+    return new_event(kind, {"environmentId": environment_id}, source="/tests", reply_session=reply_session)
+
+
+async def results_of(host: MessagingHost, events: list[Event], session: str) -> dict[str, ResultEvent]:
+    received = await wait_for_results(
+        host.client, event_ids={e.id for e in events}, reply_session=session, within=30
+    )
+    return {event_id: item.result for event_id, item in received.items()}
+
+
+def fic_writes(platform: Platform) -> list[tuple[str, float, float]]:
+    return [
+        (record.path.split("/federatedIdentityCredentials/")[0], record.started, record.finished)
+        for record in platform.sandbox.requests
+        if record.method in ("PUT", "DELETE") and "/federatedIdentityCredentials/" in record.path
+    ]
+
+
+def identities(platform: Platform) -> list[dict[str, object]]:
+    return list(platform.sandbox.control.dump()["identities"])
+
+
+async def test_a_published_event_is_routed_provisioned_and_answered(platform: Platform) -> None:
+    environment = platform.sandbox.control.create_environment(display_name="Sales")
+    session = unique_reply_session()
+    event = package_event(platform, environment.id, session)
+
+    async with worker() as host:
+        await publish(host.client, [event])
+        results = await results_of(host, [event], session)
+
+    result = results[event.id]
+    assert result.data.outcome == "succeeded", result.data.reason
+    assert result.data.event_id == event.id
+    (identity,) = identities(platform)
+    assert len(identity["federatedIdentityCredentials"]) == 1  # type: ignore[arg-type]
+    (package,) = platform.sandbox.control.rows(environment.id, "pluginpackages")
+    assert package.get("_managedidentityid_value")
+
+
+async def test_the_same_event_published_twice_has_one_effect(platform: Platform) -> None:
+    environment = platform.sandbox.control.create_environment(display_name="Service")
+    session = unique_reply_session()
+    event = package_event(platform, environment.id, session)
+
+    async with worker() as host:
+        await publish(host.client, [event])
+        await publish(host.client, [event])
+        first = await results_of(host, [event], session)
+        state_after_first = identities(platform)
+        again = package_event(platform, environment.id, session)
+        await publish(host.client, [again])
+        second = await results_of(host, [again], session)
+
+    assert first[event.id].data.outcome == "succeeded"
+    assert second[again.id].data.outcome == "succeeded"
+    assert len(state_after_first) == 1
+    assert (
+        identities(platform)[0]["federatedIdentityCredentials"]
+        == state_after_first[0]["federatedIdentityCredentials"]
+    )
+    assert len(platform.broker.queue(EVENTS_QUEUE).messages()) == 0
+
+
+async def test_a_poison_message_is_kept_with_its_reason_and_requeue_redrives_it(platform: Platform) -> None:
+    missing_environment = "6a0d7a55-1c2b-4e3f-8a9b-0c1d2e3f4a5b"
+    session = unique_reply_session()
+    event = environment_event("ppmi.environment.created", missing_environment, session)
+
+    async with worker() as host:
+        await publish(host.client, [event])
+        rejected = await results_of(host, [event], session)
+        assert rejected[event.id].data.outcome == "rejected"
+        (kept,) = platform.broker.queue(KEPT_QUEUE).messages()
+        assert kept.application_properties[KEPT_CLASS] == "rejected"
+        assert kept.application_properties[KEPT_REASON]
+
+        platform.sandbox.control.create_environment(missing_environment, display_name="Late")
+        (redriven,) = await requeue(host.client, KEPT_QUEUE, message_ids=[event.id], wait_seconds=0.5)
+        assert redriven.source_queue == EVENTS_QUEUE
+        succeeded = await results_of(host, [event], session)
+
+    assert succeeded[event.id].data.outcome == "succeeded"
+    assert platform.broker.queue(KEPT_QUEUE).messages() == []
+
+
+async def test_two_events_for_one_identity_never_write_credentials_at_once(platform: Platform) -> None:
+    environment = platform.sandbox.control.create_environment(display_name="Finance")
+    other = platform.sandbox.control.create_environment(display_name="Legal")
+    session = unique_reply_session()
+    events = [
+        package_event(platform, environment.id, session),
+        package_event(platform, environment.id, session),
+        environment_event("ppmi.environment.reconcile", environment.id, session),
+        package_event(platform, other.id, session),
+    ]
+
+    async with worker() as host:
+        await publish(host.client, events)
+        results = await results_of(host, events, session)
+
+    assert {r.data.outcome for r in results.values()} == {"succeeded"}
+    writes = fic_writes(platform)
+    assert writes, "no FIC was written"
+    for identity in {path for path, _, _ in writes}:
+        spans = sorted((start, end) for path, start, end in writes if path == identity)
+        assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
+
+
+@pytest.mark.slow
+async def test_a_worker_killed_mid_message_is_redelivered_after_lock_expiry_and_converges(
+    platform: Platform,
+) -> None:
+    environment = platform.sandbox.control.create_environment(display_name="Crash")
+    platform.sandbox.call_in_loop(
+        lambda: platform.sandbox.runtime.set_faults(
+            FaultProfile(services={"arm": ServiceFaults(latency_ms=400)})
+        )
+    )
+    session = unique_reply_session()
+    event = package_event(platform, environment.id, session)
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("ppmi")),
+        "worker",
+        "--sessions",
+        "2",
+        env={**os.environ, **platform.env},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with open_messaging_host() as host:
+            await publish(host.client, [event])
+            deadline = asyncio.get_running_loop().time() + 30
+            while not any(r.service == "arm" and r.write for r in platform.sandbox.requests):
+                assert asyncio.get_running_loop().time() < deadline, "the worker never started provisioning"
+                await asyncio.sleep(0.05)
+            process.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(process.wait(), 10)
+            assert platform.broker.queue(WORK_QUEUE).messages()  # still there, locked by the dead worker
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    platform.sandbox.call_in_loop(lambda: platform.sandbox.runtime.set_faults(FaultProfile()))
+
+    async with worker() as host:
+        results = await results_of(host, [event], session)
+
+    assert results[event.id].data.outcome == "succeeded"
+    assert platform.broker.queue(WORK_QUEUE).messages() == []
+    (identity,) = identities(platform)
+    assert len(identity["federatedIdentityCredentials"]) == 1  # type: ignore[arg-type]
