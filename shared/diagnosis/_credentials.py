@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from shared.diagnosis import _fixes
 from shared.diagnosis._findings import Evidence, Finding, Severity
 from shared.diagnosis._state import (
-    FIC_LIMIT,
     Expectation,
     ExpectedSigner,
     Observation,
@@ -27,6 +26,7 @@ from shared.fic import (
     federated_credential_name,
     legacy_issuer,
 )
+from shared.telemetry import FIC_CAP  # Entra's hard cap per identity
 
 SIGNER_SEGMENTS = frozenset({"h", "i", "s", "h vs i/s"})
 
@@ -286,8 +286,8 @@ def _candidate(
 def _missing(expectation: Expectation, observation: Observation, wanted: WantedCredential) -> Finding:
     count = len(observation.credentials)
     full = (
-        f" The identity already holds {count} of {FIC_LIMIT} FICs: remove unused ones first."
-        if count >= FIC_LIMIT
+        f" The identity already holds {count} of {FIC_CAP} FICs: remove unused ones first."
+        if count >= FIC_CAP
         else ""
     )
     assert observation.identity is not None
@@ -374,14 +374,14 @@ def _audience(expectation: Expectation, wanted: WantedCredential, found: Observe
 
 def _capacity(expectation: Expectation, observation: Observation) -> list[Finding]:
     count = len(observation.credentials)
-    threshold = FIC_LIMIT - max(expectation.headroom, 1)
+    threshold = FIC_CAP - max(expectation.headroom, 1)
     if count < threshold or observation.identity is None:
         return []
     return [
         Finding(
             code="fic.near_limit",
             severity=Severity.WARNING,
-            message=f"the identity holds {count} of the {FIC_LIMIT} FICs Entra allows; new signers or "
+            message=f"the identity holds {count} of the {FIC_CAP} FICs Entra allows; new signers or "
             "environments will not fit",
             fix="remove FICs for retired signers or environments (ppmi names them "
             "ppmi-<environment>-<signer>), or use the shared-pool strategy, which opens a new identity "

@@ -6,9 +6,6 @@ from dataclasses import dataclass
 
 from shared.fic import Cloud, Signer, SubjectEnvironmentSegment
 
-FIC_LIMIT = 20  # Entra's hard cap per identity; no increase is possible
-COMPONENT_SETS = {"pluginassembly": "pluginassemblies", "pluginpackage": "pluginpackages"}
-
 
 @dataclass(frozen=True)
 class ExpectedSigner:
