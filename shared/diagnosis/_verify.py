@@ -39,7 +39,7 @@ async def verify(
     environment = await runtime.environments.get_environment(environment_id)
     if environment is None:
         return Report(environment_id, label, (_environment_missing(environment_id),))
-    expectation, early = await _expectation(runtime, environment, component, signer)
+    expectation, early = _expectation(runtime, environment, component, signer)
     placement = await find_existing(runtime, environment_id)
     identity, credentials = observed_identity(placement)
     if placement is not None:
@@ -72,7 +72,7 @@ async def verify(
     return replace(report, findings=ordered)
 
 
-async def _expectation(
+def _expectation(
     runtime: Runtime, environment: EnvironmentInfo, component: ComponentTarget | None, signer: Signer | None
 ) -> tuple[Expectation, list[Finding]]:
     policy = runtime.policy
