@@ -50,6 +50,7 @@ RUN_QUEUES: Mapping[str, QueueOptions] = {
     RESULTS_QUEUE: QueueOptions(requires_session=True),
     KEPT_QUEUE: QueueOptions(duplicate_detection_window=600.0, max_delivery_count=100),
 }
+FAULTED_SERVICES = ("arm", "graph", "dataverse", "environments", "bap")
 COUNTED_STATUSES = {
     429: "429 throttled",
     409: "409 conflict",
@@ -61,12 +62,13 @@ COUNTED_STATUSES = {
 
 @dataclass(frozen=True)
 class RunOptions:
-    environments: int = 4
+    environments: int = 5
     packages_per_environment: int = 2
-    torn_down: int = 1
+    torn_down: int = 2
     duplicate_every: int = 3  # every n-th event is delivered twice
     kills: int = 3
     faults: str = "chaos"
+    retry_after_seconds: float = 1.0  # what throttled replies ask for; below 1 s only to keep tests short
     seed: int = 1
     within_seconds: float = 40.0
 
@@ -252,6 +254,14 @@ async def _collect_results(
     return results
 
 
+async def _drained(broker: ServiceBusBroker, within: float) -> None:
+    """Wait until nothing is waiting, locked or scheduled on the events and work queues."""
+    deadline = time.monotonic() + within
+    queues = [broker.queue(name) for name in (EVENTS_QUEUE, WORK_QUEUE)]
+    while any(q.active_count or q.scheduled_count for q in queues) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+
+
 def _writes(sandbox: Sandbox) -> int:
     return sum(1 for r in sandbox.requests if r.write and r.service in ("arm", "dataverse"))
 
@@ -264,7 +274,10 @@ async def run_under_faults(setup: RunSetup, options: RunOptions) -> RunReport:
     world = _build_world(setup, options, session)
     env = process_environment(setup)
     workers = _Workers(env, setup.workdir / "worker.log")
-    setup.sandbox.set_faults(options.faults, seed=options.seed)
+    throttling = {"retry_after_seconds": options.retry_after_seconds}
+    setup.sandbox.set_faults(
+        options.faults, seed=options.seed, services={name: throttling for name in FAULTED_SERVICES}
+    )
     client = ServiceBusClient(
         setup.broker.fully_qualified_namespace, AsyncSandboxTokenCredential(), use_tls=False
     )
@@ -272,6 +285,7 @@ async def run_under_faults(setup: RunSetup, options: RunOptions) -> RunReport:
         async with client:
             for phase in (world.provisioning, world.tear_down):
                 if phase is world.tear_down:
+                    await _drained(setup.broker, options.within_seconds)  # second deliveries too
                     setup.sandbox.control.delete_environment(phase[0].data.environment_id)
                 waiting = asyncio.create_task(
                     _collect_results(client, {e.id for e in phase}, session, options.within_seconds)

@@ -31,13 +31,13 @@ async def test_every_event_is_accounted_for_under_chaos_and_three_worker_kills(
 ) -> None:
     setup = RunSetup(sandbox, broker, policy, policy_file, signers.trusted, signers.untrusted, tmp_path)
 
-    report = await run_under_faults(setup, RunOptions())
+    report = await run_under_faults(setup, RunOptions(retry_after_seconds=0.2))
     print(report.summary())
 
     assert report.missing == [], report.summary()
     assert report.unexplained == [], report.summary()
     assert report.violations == [], report.summary()
     assert report.kills == 3
-    assert report.events == 4 * 3 + 1
+    assert report.events == 5 * 3 + 2
     assert report.deliveries > report.events  # some events really were delivered twice
     assert report.failed_requests, "the chaos profile injected no fault"
