@@ -168,3 +168,6 @@ def test_component_signed_by_an_untrusted_certificate_is_named(provisioned: Prov
     )
     assert "h/ vs i/s" not in finding["message"]
     assert f"--plugin-package-id {package_id}" in finding["fix"]
+    assert verified.finding("fic.missing")["message"].startswith(
+        "no FIC on the identity trusts plug-in package"
+    )
