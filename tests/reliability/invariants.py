@@ -17,78 +17,19 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
-from shared.fic import FederatedCredential, Signer, load_certificate
 from shared.policy import Policy
+from tests.reliability.expectation import Component, EnvironmentExpectation, Expectation
 from tests.reliability.inventory import Resource, inventory, row_key
 
-ComponentTable = Literal["pluginassemblies", "pluginpackages"]
-_COMPONENT_NAMES: dict[ComponentTable, str] = {
-    "pluginassemblies": "pluginassembly",
-    "pluginpackages": "pluginpackage",
-}
+__all__ = ["Baseline", "Component", "EnvironmentExpectation", "Expectation", "check_invariants"]
+
 _ENVIRONMENT_SEGMENT = re.compile(r"/e/(?P<env>[^/]+)/")
 _CREDENTIAL_SOURCE_MANAGED = 2
 _SUBJECT_SCOPE_ENVIRONMENT = 1
 _ROW_VERSION = 2
-
-
-@dataclass(frozen=True)
-class Component:
-    """A plug-in assembly or package a registration event named, with the certificate it was signed with."""
-
-    table: ComponentTable
-    component_id: str
-    certificate: bytes
-
-    def signer(self) -> Signer:
-        return Signer.from_certificate(load_certificate(self.certificate))
-
-
-@dataclass
-class EnvironmentExpectation:
-    """One environment of the run: provisioned with these components, or torn down (`deleted`).
-
-    `announced`: an environment event (created or reconcile) succeeded, so every trusted signer gets a FIC
-    and the policy's grants are given; a registration event alone brings only its component's signer.
-    """
-
-    environment_id: str
-    components: list[Component] = field(default_factory=list)
-    deleted: bool = False
-    announced: bool = True
-
-
-@dataclass
-class Expectation:
-    policy: Policy
-    environments: dict[str, EnvironmentExpectation] = field(default_factory=dict)
-
-    def provisioned(self, environment_id: str) -> EnvironmentExpectation:
-        return self.environments.setdefault(environment_id, EnvironmentExpectation(environment_id))
-
-    def live(self) -> list[EnvironmentExpectation]:
-        return [e for e in self.environments.values() if not e.deleted]
-
-    def credentials_for(self, environment: EnvironmentExpectation) -> set[FederatedCredential]:
-        """Trusted signers x environment, plus each trusted component signer (by its own component name)."""
-        policy = self.policy
-        wanted = set()
-        if environment.announced:
-            wanted = {
-                policy.credential_for(environment.environment_id, t.signer) for t in policy.trusted_signers
-            }
-        for component in environment.components:
-            signer = component.signer()
-            if policy.trusted_signer_for(signer) is not None:
-                wanted.add(
-                    policy.credential_for(
-                        environment.environment_id, signer, component=_COMPONENT_NAMES[component.table]
-                    )
-                )
-        return wanted
 
 
 @dataclass(frozen=True)
@@ -333,10 +274,11 @@ def _leftovers(
         if _environment_of(c) not in live
     ]
     in_use = {v.key for v in identity_of.values() if isinstance(v, Resource)}
+    pooled = expectation.policy.identity.strategy == "shared-pool"  # an emptied shard is kept for reuse
     violations += [
         f"identity {identity.key} was created by the run but serves no live environment (left behind)"
         for identity in owned.identities
-        if identity.key not in in_use
+        if identity.key not in in_use and not pooled
     ]
     still_there = {e.lower() for e in live_environments}
     violations += [
@@ -369,6 +311,7 @@ def _grants(expectation: Expectation, owned: _Owned, identity_of: Mapping[str, R
                 environment_id=env_id,
             )
             wanted.add((scope.lower(), grant.role_definition_id.lower(), principal))
+    tolerated = _kept_shard_grants(expectation, owned, identity_of)
     got: Counter[tuple[str, str, str]] = Counter()
     for assignment in owned.assignments:
         properties = assignment.value["properties"]
@@ -382,7 +325,7 @@ def _grants(expectation: Expectation, owned: _Owned, identity_of: Mapping[str, R
     ]
     violations += [
         f"role assignment {role} on {scope} for {principal} is not one the policy asks for (left behind?)"
-        for scope, role, principal in got.keys() - wanted
+        for scope, role, principal in got.keys() - wanted - tolerated
     ]
     violations += [
         f"role {role} on {scope} for {principal} is assigned {count} times"
@@ -390,3 +333,29 @@ def _grants(expectation: Expectation, owned: _Owned, identity_of: Mapping[str, R
         if count > 1
     ]
     return violations
+
+
+def _kept_shard_grants(
+    expectation: Expectation, owned: _Owned, identity_of: Mapping[str, Resource | str]
+) -> set[tuple[str, str, str]]:
+    """A pool shard emptied by tear-down is kept, and so are its grants on scopes common to environments."""
+    policy = expectation.policy
+    if policy.identity.strategy != "shared-pool":
+        return set()
+    in_use = {v.key for v in identity_of.values() if isinstance(v, Resource)}
+    common = [g for g in policy.role_grants if "{environmentId}" not in g.scope]
+    settings = policy.identity
+    return {
+        (
+            g.scope_for(
+                subscription_id=settings.subscription_id or "",
+                resource_group=settings.resource_group or "",
+                environment_id="",
+            ).lower(),
+            g.role_definition_id.lower(),
+            str(identity.value["properties"]["principalId"]).lower(),
+        )
+        for identity in owned.identities
+        if identity.key not in in_use
+        for g in common
+    }

@@ -1,0 +1,69 @@
+"""Each identity strategy ends with exactly the identities it promises; tear-down leaves the rest alone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.server import Sandbox
+from shared.engine import Runtime, open_runtime
+from shared.policy import Policy, load_policy
+from shared.settings import Settings
+from tests.reliability.conftest import Signers, foreign_around
+from tests.reliability.invariants import Baseline, Expectation, check_invariants
+from tests.reliability.test_ownership import provision, tear_down
+
+POOL = "  strategy: shared-pool\n  poolName: ppmi-pool\n  shardCapacity: 3\n  headroom: 1\n"
+
+
+def strategy_policy(sandbox: Sandbox, policy_file: Path, strategy: str) -> Policy:
+    """The demo policy with its identity strategy switched (pool shards hold two environments each)."""
+    text = policy_file.read_text(encoding="utf-8")
+    if strategy == "shared-pool":
+        text = text.replace("  strategy: per-environment\n", POOL)
+    elif strategy == "app-registration":
+        application = sandbox.control.create_application("ppmi plug-ins")
+        text = text.replace(
+            "  strategy: per-environment\n",
+            "  strategy: app-registration\n"
+            f"  applicationObjectId: {application.object_id}\n  applicationId: {application.app_id}\n",
+        )
+    policy_file.write_text(text, encoding="utf-8")
+    return load_policy(policy_file)
+
+
+@pytest.fixture(params=["per-environment", "shared-pool", "app-registration"])
+async def strategy_runtime(
+    request: pytest.FixtureRequest, sandbox: Sandbox, policy_file: Path
+) -> AsyncIterator[Runtime]:
+    policy = strategy_policy(sandbox, policy_file, str(request.param))
+    async with open_runtime(Settings.from_env(), policy) as opened:
+        yield opened
+
+
+EXPECTED_IDENTITIES = {"per-environment": 2, "shared-pool": 2, "app-registration": 0}  # two-FIC pool shards
+
+
+async def test_each_strategy_makes_exactly_its_identities_and_tears_down_only_its_own(
+    strategy_runtime: Runtime, sandbox: Sandbox, signers: Signers
+) -> None:
+    runtime = strategy_runtime
+    policy = runtime.policy
+    environments = [sandbox.control.create_environment(display_name=f"Strategy {n}") for n in range(3)]
+    foreign_around(sandbox, policy, signers, [environments[0].id])
+    baseline = Baseline.capture(sandbox.control.dump())
+    expectation = Expectation(policy)
+    for environment in environments:
+        component = await provision(runtime, sandbox, signers, environment.id)
+        expectation.provisioned(environment.id).components.append(component)
+
+    await tear_down(runtime, environments[2].id)
+    expectation.provisioned(environments[2].id).deleted = True
+
+    assert check_invariants(baseline, expectation, sandbox.control.dump()) == []
+    created = [
+        i for i in sandbox.control.dump()["identities"] if (i.get("tags") or {}).get("ppmi-owned") == "true"
+    ]
+    assert len(created) == EXPECTED_IDENTITIES[policy.identity.strategy]
