@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 
 from sandbox.server import Sandbox
-from shared.engine import Runtime
+from shared.cli.demo import write_demo_policy
+from shared.engine import Runtime, open_runtime
 from shared.messaging import KEPT_QUEUE, KEPT_REASON, RESULTS_QUEUE, Outcome
 from shared.messaging.disposition import Disposition
-from tests.reliability.processing import through_processor
+from shared.policy import load_policy
+from shared.settings import Settings
+from tests.reliability.processing import event_body, through_processor
 from tests.security.canary import Canary
 from tests.security.conftest import Signers, report_dataverse_url
 from tests.security.corpus import (
@@ -131,3 +141,44 @@ async def test_an_untrusted_signer_is_rejected_without_touching_azure_or_dataver
     assert only_environment_lookups(sandbox) == []
     assert {url.split("/")[2] for url in outbound} <= ENVIRONMENTS_API_HOSTS
     assert sandbox.control.dump()["identities"] == []
+
+
+def expired_certificate() -> bytes:
+    """A self-signed signing certificate whose validity ended yesterday."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Contoso Plug-ins (expired)")])
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=400))
+        .not_valid_after(now - timedelta(days=1))
+    )
+    return builder.sign(key, hashes.SHA256()).public_bytes(Encoding.DER)
+
+
+async def test_an_expired_signing_certificate_is_rejected_as_expired(
+    sandbox: Sandbox, tmp_path: Path, outbound: list[str]
+) -> None:
+    """Even when the policy lists it: a FIC for a certificate past its validity serves nothing new."""
+    expired = expired_certificate()
+    policy = load_policy(write_demo_policy(tmp_path, sandbox.env, expired))
+    environment = sandbox.control.create_environment(display_name="Expired")
+    package = sandbox.control.register_plugin_package(environment.id, expired)
+    data = {
+        "environmentId": environment.id,
+        "pluginPackageId": package,
+        "certificate": {"der": base64.b64encode(expired).decode()},
+    }
+
+    async with open_runtime(Settings.from_env(), policy) as runtime:
+        disposition = await through_processor(
+            runtime, event_body("ppmi.pluginpackage.registered", data, "evt-expired")
+        )
+
+    assert_rejected_with(disposition, "expired")
+    assert only_environment_lookups(sandbox) == []
+    assert {url.split("/")[2] for url in outbound} <= ENVIRONMENTS_API_HOSTS
