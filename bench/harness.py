@@ -1,0 +1,253 @@
+"""Drive events through the real path: publish to `ppmi-events`, a `ppmi worker` process, results back.
+
+The worker is a separate process (`python -m bench.worker`: `ppmi worker`'s loop on the scaled clock), so its
+CPU time and peak memory are its own; they are read from /proc (Linux) once it is ready and again at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from azure.servicebus.aio import ServiceBusClient
+from azure.servicebus.exceptions import SessionLockLostError
+
+from bench.worker import READY
+from sandbox import RequestRecord, Sandbox
+from sandbox.servicebus import AsyncSandboxTokenCredential
+from shared.events import Event, EventValidationError, parse_result
+from shared.messaging.envelope import RESULTS_QUEUE
+from shared.messaging.outbox import Outbox
+from shared.messaging.publishing import event_message
+
+PUBLISH_CHUNK = 50  # events per Service Bus batch, well under the 256 KB message-size limit
+READY_LINE = READY.encode()
+
+
+@dataclass(frozen=True)
+class WorkerFlags:
+    """How the worker runs: host.json's maxConcurrentSessions / maxConcurrentCalls, and the time scale."""
+
+    time_scale: float
+    sessions: int = 24
+    event_receivers: int = 16
+
+    def arguments(self) -> list[str]:
+        return [
+            "--time-scale", str(self.time_scale),
+            "--sessions", str(self.sessions),
+            "--event-receivers", str(self.event_receivers),
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Done:
+    outcome: str
+    reason: str
+    latency_seconds: float  # from the event's publication to its result's enqueue time
+
+
+@dataclass
+class RunResult:
+    """What one scenario produced, in wall-clock (scaled) seconds."""
+
+    makespan_seconds: float
+    done: dict[str, Done]
+    missing: int
+    requests: list[RequestRecord]
+    worker_cpu_seconds: float
+    worker_peak_rss_bytes: int
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+class WorkerProcess:
+    """`ppmi worker` as a child process, with its CPU time and high-water memory from /proc."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._cpu_at_ready = 0.0
+
+    @classmethod
+    async def start(cls, env: dict[str, str], flags: WorkerFlags, log: Path) -> WorkerProcess:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.worker",
+            *flags.arguments(),
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        worker = cls(process)
+        await worker._wait_ready(log)
+        worker._cpu_at_ready = worker.cpu_seconds()
+        return worker
+
+    async def _wait_ready(self, log: Path) -> None:
+        stream = self.process.stderr
+        assert stream is not None
+        with log.open("ab") as sink:
+            while True:
+                line = await asyncio.wait_for(stream.readline(), timeout=60)
+                if not line:
+                    raise RuntimeError(f"ppmi worker exited before it was ready; see {log}")
+                sink.write(line)
+                if READY_LINE in line:
+                    break
+        asyncio.get_running_loop().create_task(self._drain(log))
+
+    async def _drain(self, log: Path) -> None:
+        stream = self.process.stderr
+        assert stream is not None
+        with log.open("ab") as sink:
+            while line := await stream.readline():
+                sink.write(line)
+
+    def cpu_seconds(self) -> float:
+        """User + system time of the worker so far (fields 14 and 15 of /proc/<pid>/stat)."""
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(stat[11]) + int(stat[12])) / ticks
+
+    def peak_rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def busy_cpu_seconds(self) -> float:
+        return self.cpu_seconds() - self._cpu_at_ready
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout=30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+@contextmanager
+def servicebus_client(sandbox: Sandbox) -> Iterator[ServiceBusClient]:
+    assert sandbox.servicebus is not None
+    yield ServiceBusClient(
+        sandbox.servicebus.fully_qualified_namespace, AsyncSandboxTokenCredential(), use_tls=False
+    )
+
+
+async def publish_burst(client: ServiceBusClient, events: Sequence[Event]) -> dict[str, float]:
+    """Publish in order as fast as the broker takes them; returns each event's publication (wall) time."""
+    published: dict[str, float] = {}
+    outbox = Outbox(client)
+    try:
+        for start in range(0, len(events), PUBLISH_CHUNK):
+            chunk = events[start : start + PUBLISH_CHUNK]
+            moment = time.time()
+            await outbox.send(event_message(event) for event in chunk)
+            published.update((event.id, moment) for event in chunk)
+    finally:
+        await outbox.close()
+    return published
+
+
+async def collect_results(
+    client: ServiceBusClient,
+    reply_session: str,
+    expected: set[str],
+    published: dict[str, float],
+    within: float,
+) -> dict[str, Done]:
+    """Read the reply session until every expected event has a result or `within` seconds passed."""
+    done: dict[str, Done] = {}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while expected - done.keys() and loop.time() < deadline:
+        try:
+            await _read_results(
+                client,
+                reply_session=reply_session,
+                expected=expected,
+                published=published,
+                done=done,
+                deadline=deadline,
+            )
+        except SessionLockLostError:
+            continue  # held longer than the lock: take the session again
+    return done
+
+
+async def _read_results(
+    client: ServiceBusClient,
+    *,
+    reply_session: str,
+    expected: set[str],
+    published: dict[str, float],
+    done: dict[str, Done],
+    deadline: float,
+) -> None:
+    loop = asyncio.get_running_loop()
+    async with client.get_queue_receiver(RESULTS_QUEUE, session_id=reply_session) as receiver:
+        while expected - done.keys() and loop.time() < deadline:
+            batch = await receiver.receive_messages(max_message_count=100, max_wait_time=1.0)
+            for message in batch:
+                await receiver.complete_message(message)
+                try:
+                    result = parse_result(b"".join(message.body))
+                except EventValidationError:
+                    continue
+                event_id = result.data.event_id
+                if event_id not in expected or event_id in done:
+                    continue
+                enqueued = message.enqueued_time_utc
+                finished = enqueued.timestamp() if enqueued is not None else time.time()
+                done[event_id] = Done(
+                    result.data.outcome, result.data.reason or "", finished - published[event_id]
+                )
+
+
+async def run_events(
+    sandbox: Sandbox,
+    env: dict[str, str],
+    events: Sequence[Event],
+    *,
+    reply_session: str,
+    flags: WorkerFlags,
+    within: float,
+    log: Path,
+) -> RunResult:
+    """Start a worker, publish the burst, wait for every result, stop the worker; measure all of it."""
+    worker = await WorkerProcess.start(env, flags, log)
+    try:
+        with servicebus_client(sandbox) as client:
+            async with client:
+                first = time.monotonic()
+                published = await publish_burst(client, events)
+                expected = {event.id for event in events}
+                done = await collect_results(client, reply_session, expected, published, within)
+                stopped = time.time()
+        cpu, peak = worker.busy_cpu_seconds(), worker.peak_rss_bytes()
+    finally:
+        await worker.stop()
+    publication = min(published.values())
+    ends = [publication + item.latency_seconds for item in done.values()]
+    # complete: until the last result; cut short by the budget: until then
+    makespan = max(ends) - publication if len(done) == len(events) else stopped - publication
+    requests = [record for record in sandbox.requests if record.started >= first]
+    return RunResult(
+        makespan_seconds=makespan,
+        done=done,
+        missing=len(events) - len(done),
+        requests=requests,
+        worker_cpu_seconds=cpu,
+        worker_peak_rss_bytes=peak,
+        outcomes=Counter(item.outcome for item in done.values()),
+    )

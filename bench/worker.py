@@ -1,0 +1,64 @@
+"""`ppmi worker` on a clock `time_scale` times faster, for the time-scaled sandbox.
+
+Same host, same receive loop and engine as `ppmi worker`; only the product's fixed waits that the settings do
+not expose are divided by the time scale, as the sandbox's latencies and limits are: the in-process retry
+backoff (`shared.http.Backoff`) and the session idle timeout (host.json `sessionIdleTimeout`). The idle poll
+of an empty queue is left as it is: it only matters when there is no work.
+
+Run as `python -m bench.worker --time-scale 10 --sessions 64 --event-receivers 16`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from dataclasses import fields
+
+from shared.http import Backoff
+from shared.messaging.hosting import configure_process_telemetry, open_messaging_host
+from shared.messaging.worker import WorkerOptions, run_worker
+from shared.settings import Settings
+
+READY = "bench worker: receiving from ppmi-events and ppmi-work"
+
+
+def scale_backoff(time_scale: float) -> None:
+    """Divide the default backoff times by `time_scale` for every `HttpClient` made in this process."""
+    defaults = tuple(field.default for field in fields(Backoff))
+    Backoff.__init__.__defaults__ = tuple(float(value) / time_scale for value in defaults)  # type: ignore[arg-type]
+
+
+async def work(options: WorkerOptions) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    settings = Settings.from_env()
+    configure_process_telemetry(settings)
+    async with open_messaging_host(settings) as host:
+        print(READY, file=sys.stderr, flush=True)
+        stats = await run_worker(host, options, stop)
+    summary = ", ".join(f"{key}={count}" for key, count in sorted(stats.outcomes.items()))
+    print(f"bench worker: stopped ({summary or 'no messages'})", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker", description=__doc__)
+    parser.add_argument("--time-scale", type=float, required=True)
+    parser.add_argument("--sessions", type=int, default=WorkerOptions.sessions)
+    parser.add_argument("--event-receivers", type=int, default=WorkerOptions.event_receivers)
+    args = parser.parse_args(argv)
+    scale_backoff(args.time_scale)
+    options = WorkerOptions(
+        sessions=args.sessions,
+        event_receivers=args.event_receivers,
+        session_idle_seconds=WorkerOptions.session_idle_seconds / args.time_scale,
+    )
+    asyncio.run(work(options))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
