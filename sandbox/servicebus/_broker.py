@@ -180,6 +180,11 @@ class ServiceBusBroker:
         return self._port
 
     @property
+    def is_running(self) -> bool:
+        """Whether the reactor thread is alive (it ends once `stop()` returns)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def fully_qualified_namespace(self) -> str:
         """The value for `ServiceBusConnection__fullyQualifiedNamespace` (with TLS off)."""
         return f"{self.host}:{self.port}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 from typing import Any
 
 import pytest
@@ -11,10 +10,6 @@ from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
 from sandbox.servicebus import QueueOptions, SandboxTokenCredential, ServiceBusBroker
 from tests.sandbox.servicebus.conftest import SHORT_LOCK, queue_receiver, queue_sender
-
-
-def _broker_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name == "servicebus-broker"]
 
 
 def test_default_queues_are_the_ones_ppmi_uses() -> None:
@@ -38,8 +33,8 @@ def test_stopping_closes_the_port_and_ends_the_thread_even_with_a_client_attache
         )
         sender = client.get_queue_sender("q", keep_alive=0)
         sender.send_messages(ServiceBusMessage("still connected"))
-        assert len(_broker_threads()) == 1
-    assert _broker_threads() == []
+        running_with_a_client = broker.is_running
+    assert (running_with_a_client, broker.is_running) == (True, False)
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
     sender.close()
@@ -65,7 +60,7 @@ def test_a_port_already_taken_is_reported_with_what_to_do() -> None:
         second = ServiceBusBroker(queues={"q": QueueOptions()}, port=first.port)
         with pytest.raises(RuntimeError, match="pick another port"):
             second.start()
-    assert _broker_threads() == []
+        assert not second.is_running
 
 
 @pytest.mark.parametrize(
