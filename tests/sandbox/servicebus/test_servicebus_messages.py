@@ -29,10 +29,18 @@ def test_sent_message_arrives_with_its_properties_and_completing_removes_it(
         content_type="application/cloudevents+json",
         correlation_id="corr-1",
         subject="environment",
+        reply_to_session_id="caller-7",
         time_to_live=datetime.timedelta(minutes=5),
     )
     with queue_sender(client, "plain") as sender:
         sender.send_messages(sent)
+    (stored,) = broker.queue("plain").messages()
+    assert (stored.message_id, stored.body, stored.reply_to_session_id) == (
+        "m-1",
+        b'{"hello": "world"}',
+        "caller-7",
+    )
+    assert stored.application_properties == {"eventType": "ppmi.environment.created", "attempt": 2}
     # The SDK's default receiver (no prefetch), as the product's workers use it.
     with client.get_queue_receiver("plain", max_wait_time=5) as receiver:
         (received,) = receiver.receive_messages(max_message_count=1, max_wait_time=5)
@@ -42,6 +50,7 @@ def test_sent_message_arrives_with_its_properties_and_completing_removes_it(
         assert received.content_type == "application/cloudevents+json"
         assert received.correlation_id == "corr-1"
         assert received.subject == "environment"
+        assert received.reply_to_session_id == "caller-7"
         assert received.time_to_live == datetime.timedelta(minutes=5)
         assert received.delivery_count == 0
         assert received.sequence_number == 1
