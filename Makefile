@@ -48,5 +48,10 @@ sandbox: venv
 soak: venv
 	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)
 
+# The four scenarios and the naive baseline against the time-scaled Azure model (about three minutes);
+# writes bench/results/latest.{json,md,png} and README's Benchmarks section. e.g. make bench BENCH_ARGS="--time-scale 5"
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(IAC_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -24,12 +24,13 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
     for key in ("1", "2"):
         item = scenario(results, key)
         ratio = item["makespan_over_lower_bound"]
+        met = item["complete"] and ratio is not None and ratio <= RATIO_TARGET
         targets.append(
             {
                 "target": f"scenario {key}: makespan / lower bound <= {RATIO_TARGET}",
                 "value": ratio,
-                "met": item["complete"] and ratio is not None and ratio <= RATIO_TARGET,
-                "why": "" if ratio is not None and ratio <= RATIO_TARGET else _ratio_why(item),
+                "met": met,
+                "why": "" if met else _ratio_why(item),
             }
         )
     reconcile = scenario(results, "3")
