@@ -31,6 +31,8 @@ CLOUDEVENTS_JSON = "application/cloudevents+json"
 
 # Links ppmi opens are either busy (receivers poll, senders send) or short-lived: the SDK's keep-alive task
 # only delays closing them (it sleeps in one-second steps and `close` waits for it), so it is switched off.
+# The SDK forces it back on for receivers without prefetch; session receivers therefore prefetch, which is
+# harmless there: the session lock, renewed while held, covers every message of the session.
 NO_KEEP_ALIVE = 0
 
 PropertyValue = str | int

@@ -52,7 +52,7 @@ async def wait_for_results(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     async with client.get_queue_receiver(
-        RESULTS_QUEUE, session_id=reply_session, keep_alive=NO_KEEP_ALIVE
+        RESULTS_QUEUE, session_id=reply_session, keep_alive=NO_KEEP_ALIVE, prefetch_count=50
     ) as receiver:
         while event_ids - results.keys():
             remaining = deadline - loop.time()

@@ -34,6 +34,7 @@ from shared.messaging.outbox import Outbox, from_sdk_message
 REDRIVE_SOURCES = (KEPT_QUEUE, EVENTS_QUEUE, WORK_QUEUE)
 _BOOKKEEPING = (KEPT_REASON, KEPT_CLASS, SOURCE_QUEUE, SESSION_ID)
 _PEEK_PAGE = 100
+_NEXT_PAGE_WAIT = 0.3
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,10 @@ async def requeue(
     try:
         async with _receiver(client, location) as receiver:
             seen: set[int] = set()
+            wait = wait_seconds
             while True:
-                batch = await receiver.receive_messages(
-                    max_message_count=_PEEK_PAGE, max_wait_time=wait_seconds
-                )
+                batch = await receiver.receive_messages(max_message_count=_PEEK_PAGE, max_wait_time=wait)
+                wait = min(wait_seconds, _NEXT_PAGE_WAIT)  # later pages are prefetched or not there at all
                 fresh = [message for message in batch if (message.sequence_number or 0) not in seen]
                 if not fresh:
                     for message in batch:
@@ -142,9 +143,12 @@ async def requeue(
 
 def _receiver(client: ServiceBusClient, location: str) -> ServiceBusReceiver:
     if location == KEPT_QUEUE:
-        return client.get_queue_receiver(KEPT_QUEUE, keep_alive=NO_KEEP_ALIVE)
+        return client.get_queue_receiver(KEPT_QUEUE, keep_alive=NO_KEEP_ALIVE, prefetch_count=_PEEK_PAGE)
     return client.get_queue_receiver(
-        location, sub_queue=ServiceBusSubQueue.DEAD_LETTER, keep_alive=NO_KEEP_ALIVE
+        location,
+        sub_queue=ServiceBusSubQueue.DEAD_LETTER,
+        keep_alive=NO_KEEP_ALIVE,
+        prefetch_count=_PEEK_PAGE,
     )
 
 

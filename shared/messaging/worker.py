@@ -121,6 +121,7 @@ async def _receive_sessions(
                 session_id=NEXT_AVAILABLE_SESSION,
                 max_wait_time=options.receive_wait_seconds,
                 keep_alive=NO_KEEP_ALIVE,
+                prefetch_count=1,
             ) as receiver:
                 if receiver.session.locked_until_utc is None:
                     continue  # no session was free within the wait

@@ -12,7 +12,13 @@ import pytest
 
 from shared.cli import main
 from shared.cli.publish import EXIT_INVALID, EXIT_REJECTED, EXIT_SUCCEEDED, EXIT_TIMEOUT
-from shared.messaging.envelope import EVENTS_QUEUE, KEPT_QUEUE
+from shared.events import EventValidationError
+from shared.messaging.config import MessagingSettings
+from shared.messaging.connection import open_servicebus
+from shared.messaging.disposition import keep_unreadable
+from shared.messaging.envelope import EVENTS_QUEUE, KEPT_QUEUE, IncomingMessage
+from shared.messaging.outbox import Outbox
+from shared.settings import Settings
 from tests.messaging.conftest import Platform, worker
 
 ENVIRONMENT = "5f1c3a2e-7a11-4f3e-9d55-0b6a3f3e9c01"
@@ -86,31 +92,21 @@ async def test_publish_wait_exits_by_outcome(platform: Platform, capsys: pytest.
 async def test_requeue_lists_then_redrives_a_kept_message(
     platform: Platform, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async with worker():
-        assert (
-            await asyncio.to_thread(
-                main,
-                [
-                    "publish",
-                    "ppmi.environment.created",
-                    "--environment-id",
-                    ENVIRONMENT,
-                    "--id",
-                    "evt-kept",
-                    "--wait",
-                ],
-            )
-            == EXIT_REJECTED
-        )
-    capsys.readouterr()
+    kept = IncomingMessage(queue=EVENTS_QUEUE, body=b"{}", message_id="evt-kept")
+    disposition = keep_unreadable(kept, EventValidationError("not an event"), MessagingSettings())
+    async with open_servicebus(Settings.from_env()) as client:
+        outbox = Outbox(client)
+        await outbox.send(m for m in disposition.messages if m.queue == KEPT_QUEUE)
+        await outbox.close()
 
     assert await asyncio.to_thread(main, ["requeue", "--dry-run"]) == 0
     listing = capsys.readouterr().out
-    assert "evt-kept~kept\trejected\tfrom ppmi-events" in listing
+    assert "evt-kept~kept\trejected\tfrom ppmi-events\tattempt 1\tnot an event" in listing
     assert await asyncio.to_thread(main, ["requeue", "--message-id", "evt-kept"]) == 0
     assert platform.broker.queue(KEPT_QUEUE).messages() == []
     (back,) = platform.broker.queue(EVENTS_QUEUE).messages()
     assert back.message_id != "evt-kept"
+    assert back.body == b"{}"
 
 
 def test_requeue_asks_what_to_redrive(platform: Platform, capsys: pytest.CaptureFixture[str]) -> None:

@@ -90,7 +90,9 @@ async def test_dead_lettered_messages_are_redriven_from_the_dead_letter_sub_queu
         [OutgoingMessage(queue=WORK_QUEUE, body=b"{}", message_id="crash", session_id="identity-b")]
     )
     await outbox.close()
-    async with servicebus.get_queue_receiver(WORK_QUEUE, session_id="identity-b") as receiver:
+    async with servicebus.get_queue_receiver(
+        WORK_QUEUE, session_id="identity-b", keep_alive=0, prefetch_count=1
+    ) as receiver:
         (message,) = await receiver.receive_messages(max_wait_time=2)
         await receiver.dead_letter_message(message, reason="MaxDeliveryCountExceeded")
 
