@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from sandbox.faults import FaultProfile, ServiceFaults
+from sandbox.servicebus import MessageSnapshot
 from shared.events import Event, ResultEvent, new_event
-from shared.messaging.envelope import EVENTS_QUEUE, KEPT_CLASS, KEPT_QUEUE, KEPT_REASON, WORK_QUEUE
+from shared.messaging.envelope import ATTEMPT, EVENTS_QUEUE, KEPT_CLASS, KEPT_QUEUE, KEPT_REASON, WORK_QUEUE
 from shared.messaging.hosting import MessagingHost, open_messaging_host
 from shared.messaging.publishing import publish, unique_reply_session, wait_for_results
 from shared.messaging.requeue import requeue
@@ -134,11 +135,7 @@ async def test_a_worker_killed_mid_message_is_redelivered_after_lock_expiry_and_
     platform: Platform,
 ) -> None:
     environment = platform.sandbox.control.create_environment(display_name="Crash")
-    platform.sandbox.call_in_loop(
-        lambda: platform.sandbox.runtime.set_faults(
-            FaultProfile(services={"arm": ServiceFaults(latency_ms=400)})
-        )
-    )
+    set_faults(platform, FaultProfile(services={"arm": ServiceFaults(latency_ms=400)}))
     session = unique_reply_session()
     event = package_event(platform, environment.id, session)
     process = await asyncio.create_subprocess_exec(
@@ -164,7 +161,7 @@ async def test_a_worker_killed_mid_message_is_redelivered_after_lock_expiry_and_
         if process.returncode is None:
             process.kill()
             await process.wait()
-    platform.sandbox.call_in_loop(lambda: platform.sandbox.runtime.set_faults(FaultProfile()))
+    set_faults(platform, FaultProfile())
 
     async with worker() as host:
         results = await results_of(host, [event], session)
@@ -173,3 +170,37 @@ async def test_a_worker_killed_mid_message_is_redelivered_after_lock_expiry_and_
     assert platform.broker.queue(WORK_QUEUE).messages() == []
     (identity,) = identities(platform)
     assert len(identity["federatedIdentityCredentials"]) == 1  # type: ignore[arg-type]
+
+
+async def test_a_transient_failure_is_retried_later_on_the_same_session_and_then_succeeds(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PPMI_RETRY_BUDGET_SECONDS", "0.5")
+    environment = platform.sandbox.control.create_environment(display_name="Flaky")
+    session = unique_reply_session()
+    event = package_event(platform, environment.id, session)
+    set_faults(platform, FaultProfile(services={"arm": ServiceFaults(error_rate=1.0)}))
+
+    async with worker() as host:
+        await publish(host.client, [event])
+        scheduled = await until_scheduled(platform)
+        set_faults(platform, FaultProfile())
+        results = await results_of(host, [event], session)
+
+    assert scheduled.application_properties[ATTEMPT] == 2
+    assert scheduled.session_id == environment.id.lower()
+    assert results[event.id].data.outcome == "succeeded"
+
+
+def set_faults(platform: Platform, profile: FaultProfile) -> None:
+    platform.sandbox.call_in_loop(lambda: platform.sandbox.runtime.set_faults(profile))
+
+
+async def until_scheduled(platform: Platform) -> MessageSnapshot:
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        waiting = [m for m in platform.broker.queue(WORK_QUEUE).messages() if m.scheduled_enqueue_time]
+        if waiting:
+            return waiting[0]
+        assert asyncio.get_running_loop().time() < deadline, "no retry was scheduled"
+        await asyncio.sleep(0.05)
