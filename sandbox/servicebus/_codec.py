@@ -45,38 +45,33 @@ class AmqpMessage:
     body_codes: list[int] = field(default_factory=list)
     data_sections: list[bytes] = field(default_factory=list)
 
-    def _property(self, index: int) -> Any:
-        return self.properties[index] if len(self.properties) > index else None
+    def _property(self, index: int) -> str | None:
+        value = self.properties[index] if len(self.properties) > index else None
+        return None if value is None else str(value)
 
     @property
     def message_id(self) -> str | None:
-        value = self._property(_MESSAGE_ID)
-        return None if value is None else str(value)
+        return self._property(_MESSAGE_ID)
 
     @property
     def session_id(self) -> str | None:
-        value = self._property(_GROUP_ID)
-        return None if value is None else str(value)
+        return self._property(_GROUP_ID)
 
     @property
     def correlation_id(self) -> str | None:
-        value = self._property(_CORRELATION_ID)
-        return None if value is None else str(value)
+        return self._property(_CORRELATION_ID)
 
     @property
     def subject(self) -> str | None:
-        value = self._property(_SUBJECT)
-        return None if value is None else str(value)
+        return self._property(_SUBJECT)
 
     @property
     def content_type(self) -> str | None:
-        value = self._property(_CONTENT_TYPE)
-        return None if value is None else str(value)
+        return self._property(_CONTENT_TYPE)
 
     @property
     def reply_to_session_id(self) -> str | None:
-        value = self._property(_REPLY_TO_GROUP_ID)
-        return None if value is None else str(value)
+        return self._property(_REPLY_TO_GROUP_ID)
 
     @property
     def body(self) -> bytes:
@@ -113,7 +108,7 @@ def decode_message(encoded: bytes) -> AmqpMessage:
     tail: list[bytes] = []
     for code, value, raw in _sections(encoded):
         if code == HEADER:
-            fields = list(value) + [None] * 5
+            fields = list(value or []) + [None] * 5
             message.durable = bool(fields[0])
             message.priority = None if fields[1] is None else int(fields[1])
             message.ttl_ms = None if fields[2] is None else int(fields[2])
@@ -186,11 +181,7 @@ def encode_for_delivery(
     header += [None if message.ttl_ms is None else uint(message.ttl_ms), None, uint(delivery_count)]
     annotations = dict(message.annotations)
     annotations.update({symbol(name): value for name, value in extra_annotations.items()})
-    parts = [
-        _section(HEADER, header),
-        _section(MESSAGE_ANNOTATIONS, annotations),
-    ]
-    parts.append(message.properties_raw)
+    parts = [_section(HEADER, header), _section(MESSAGE_ANNOTATIONS, annotations), message.properties_raw]
     application_properties = dict(message.application_properties)
     application_properties.update(extra_application_properties or {})
     if application_properties:
@@ -213,28 +204,25 @@ def encode_value_message(
 
 @dataclass(frozen=True)
 class ValueMessage:
-    """A request on a management node: who to answer and what was asked."""
+    """A request on a management node: its id (the reply's correlation id) and what was asked."""
 
     message_id: Any
-    reply_to: str | None
     application_properties: dict[str, Any]
     body: Any
 
 
 def decode_value_message(encoded: bytes) -> ValueMessage:
     message_id: Any = None
-    reply_to: str | None = None
     application_properties: dict[str, Any] = {}
     body: Any = None
     for code, value, _ in _sections(encoded):
         if code == PROPERTIES:
-            fields = list(value or []) + [None] * 5
-            message_id, reply_to = fields[_MESSAGE_ID], fields[4]
+            message_id = [*list(value or []), None][_MESSAGE_ID]
         elif code == APPLICATION_PROPERTIES:
             application_properties = {str(k): v for k, v in (value or {}).items()}
         elif code == AMQP_VALUE:
             body = value
-    return ValueMessage(message_id, None if reply_to is None else str(reply_to), application_properties, body)
+    return ValueMessage(message_id, application_properties, body)
 
 
 def to_timestamp(moment: float) -> timestamp:

@@ -139,9 +139,12 @@ class Queue:
         window = self.options.duplicate_detection_window
         if window is None or message_id is None:
             return False
-        for seen_id, seen_at in list(self._seen_message_ids.items()):
-            if seen_at + window <= now:
-                del self._seen_message_ids[seen_id]
+        # Ids are remembered in arrival order, so the ones that left the window are at the front.
+        while self._seen_message_ids:
+            oldest_id, seen_at = next(iter(self._seen_message_ids.items()))
+            if seen_at + window > now:
+                break
+            del self._seen_message_ids[oldest_id]
         if message_id in self._seen_message_ids:
             return True
         self._seen_message_ids[message_id] = now
@@ -199,7 +202,7 @@ class Queue:
         description: str | None = None,
     ) -> None:
         message = self._locks.get(lock_token)
-        if message is None or message.lock_token != lock_token:
+        if message is None:
             raise MessageLockLostError(str(lock_token))
         self._unlock(message)
         if outcome is Outcome.COMPLETE:
