@@ -52,6 +52,8 @@ TICK = 0.02  # how often timers (locks, schedules, stop requests) are checked
 
 @dataclass
 class _ConnectionState:
+    """Per connection: a key that makes lock owners unique, and the links management replies leave on."""
+
     key: int
     reply_links: list[Link] = field(default_factory=list)
 
@@ -76,6 +78,8 @@ def _guarded(method: Callable[[BrokerHandler, Event], None]) -> Callable[[Broker
 
 
 class BrokerHandler(Handler):
+    """Every proton event of the broker: connections, attaches, transfers, dispositions and the clock."""
+
     def __init__(
         self,
         queues: Mapping[str, Queue],
