@@ -12,7 +12,7 @@ import pytest
 from azure.functions.servicebus import ServiceBusMessage
 
 from function_app import app
-from shared.events import Event, new_event, parse_result
+from shared.events import Event, new_event, parse_event, parse_result
 from shared.messaging.envelope import (
     EVENTS_QUEUE,
     KEPT_CLASS,
@@ -173,3 +173,29 @@ async def test_the_intake_queues_a_valid_event_and_refuses_an_invalid_one(app_ho
     assert json.loads(refused.get_body())["error"]
     (queued,) = app_host.broker.queue(EVENTS_QUEUE).messages()
     assert queued.message_id == event.id
+
+
+async def test_discovery_announces_new_environments_once_however_often_it_runs(app_host: Platform) -> None:
+    created = {app_host.sandbox.control.create_environment(display_name=name).id for name in ("One", "Two")}
+
+    await trigger("discovery")(None)
+    await trigger("discovery")(None)
+
+    queued = app_host.broker.queue(EVENTS_QUEUE).messages()
+    events = [parse_event(message.body) for message in queued]
+    assert {e.type for e in events} == {"ppmi.environment.created"}
+    announced = [e.data.environment_id for e in events]
+    assert set(announced) >= created
+    assert len(announced) == len(set(announced))
+
+
+async def test_reconcile_asks_for_every_environment_in_scope(app_host: Platform) -> None:
+    created = {
+        app_host.sandbox.control.create_environment(display_name=name).id for name in ("Three", "Four")
+    }
+
+    await trigger("reconcile")(None)
+
+    events = [parse_event(message.body) for message in app_host.broker.queue(EVENTS_QUEUE).messages()]
+    assert {e.type for e in events} == {"ppmi.environment.reconcile"}
+    assert {e.data.environment_id for e in events} >= created
