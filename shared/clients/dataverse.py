@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
-from shared.errors import InvalidInputError, PermanentServiceError, ResourceExistsError, ResourceNotFoundError
+from shared.errors import (
+    InvalidInputError,
+    PermanentError,
+    PermanentServiceError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
 from shared.http import Call, HttpClient
 from shared.policy import Policy
 
@@ -20,6 +26,7 @@ API = "/api/data/v9.2"
 HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
 CREDENTIAL_SOURCE_MANAGED = 2
 SUBJECT_SCOPE_ENVIRONMENT = 1
+COMPONENT_PAGE_SIZE = 500  # rows per page of a component listing (`Prefer: odata.maxpagesize`)
 
 ComponentKind = Literal["pluginassembly", "pluginpackage"]
 COMPONENT_SETS: dict[ComponentKind, str] = {
@@ -164,12 +171,33 @@ class DataverseClient:
                 f"/{entity_set}({{id}})",
             )
         )
-        if body is None:
-            return None
-        bound = body.get("_managedidentityid_value")
-        return Component(
-            kind, component_id, str(body.get("name") or ""), str(bound).lower() if bound else None
+        return None if body is None else _component(kind, component_id, body)
+
+    async def list_components(self, kind: ComponentKind) -> list[Component]:
+        """Every plug-in assembly (or package) with its binding: one read, paged on the same origin.
+
+        No `$filter` on the binding: whether `ne` matches unbound rows is not documented, and unbound
+        components are exactly the ones that matter.
+        """
+        entity_set = COMPONENT_SETS[kind]
+        key = f"{kind}id"
+        template = f"/{entity_set}"
+        call = self._call(
+            "GET",
+            f"/{entity_set}?$select={key},name,_managedidentityid_value",
+            template,
+            Prefer=f"odata.maxpagesize={COMPONENT_PAGE_SIZE}",
         )
+        found: list[Component] = []
+        while True:
+            body = (await self._http.send(call)).json()
+            found.extend(_component(kind, item[key], item) for item in body.get("value", []))
+            link = body.get("@odata.nextLink")
+            if not link:
+                return found
+            if not str(link).startswith(f"{self.origin}{API}/"):
+                raise PermanentError(f"refusing to follow a nextLink off {self.origin}: {link}")
+            call = replace(call, url=str(link))
 
     async def bind_component(self, kind: ComponentKind, component_id: str, managed_identity_id: str) -> None:
         entity_set = COMPONENT_SETS[kind]
@@ -210,6 +238,13 @@ class DataverseClient:
                 return False
             raise
         return True
+
+
+def _component(kind: ComponentKind, component_id: object, body: Mapping[str, Any]) -> Component:
+    bound = body.get("_managedidentityid_value")
+    return Component(
+        kind, str(component_id).lower(), str(body.get("name") or ""), str(bound).lower() if bound else None
+    )
 
 
 def _managed_identity(body: Mapping[str, Any]) -> ManagedIdentityRow:

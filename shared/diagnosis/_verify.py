@@ -18,9 +18,7 @@ from shared.diagnosis._state import (
     Observation,
     ObservedGrant,
 )
-from shared.engine import Runtime
-from shared.engine._desired import grants_for, row_id_for
-from shared.engine._placement import find_existing
+from shared.engine import Runtime, find_existing, grants_for, row_id_for
 from shared.errors import InvalidInputError
 from shared.fic import Signer
 

@@ -5,8 +5,10 @@
 
 from shared.clients.environments import EnvironmentInfo
 from shared.engine._apply import Change, apply, describe
+from shared.engine._desired import grants_for, row_id_for
 from shared.engine._model import Action, Desired, Enrichment, Observed
 from shared.engine._naming import identity_key
+from shared.engine._placement import Placement, find_existing
 from shared.engine._plan import plan
 from shared.engine._preview import Preview, preview
 from shared.engine._process import Report, enrich, environments_in_scope, process
@@ -20,6 +22,7 @@ __all__ = [
     "Enrichment",
     "EnvironmentInfo",
     "Observed",
+    "Placement",
     "Preview",
     "Report",
     "Runtime",
@@ -28,9 +31,12 @@ __all__ = [
     "describe",
     "enrich",
     "environments_in_scope",
+    "find_existing",
+    "grants_for",
     "identity_key",
     "open_runtime",
     "plan",
     "preview",
     "process",
+    "row_id_for",
 ]

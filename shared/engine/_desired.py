@@ -56,6 +56,7 @@ def credentials_for(
 
 
 def row_id_for(environment_id: str, target: IdentityTarget) -> str:
+    """The deterministic `managedidentityid` of the row linking the environment to `target`."""
     identity = target.address.name if target.address is not None else str(target.application_object_id)
     return managed_identity_row_id(environment_id, identity)
 

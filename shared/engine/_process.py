@@ -25,6 +25,7 @@ from shared.engine._model import (
 from shared.engine._naming import credential_prefix, identity_key
 from shared.engine._placement import Placement, find_existing, place
 from shared.engine._plan import plan, plan_removal
+from shared.engine._rebind import SUBJECT_VERSION, owned_row_ids, plan_rebind, survey_components
 from shared.engine._runtime import Runtime
 from shared.engine._upgrade import switch_format
 from shared.errors import InvalidInputError, PermanentError, TransientError
@@ -198,6 +199,15 @@ async def _provision(
     )
     observed = await _observe(desired, placement, row, runtime, dataverse, compare_subjects=version == 2)
     planned = plan(desired, observed)
+    if component is None:  # environment events also repair bindings a solution import dropped
+        found = await survey_components(
+            dataverse,
+            row_id=row_id,
+            owned_rows=owned_row_ids(environment_id, placement.target, policy),
+            ask_subjects=version == SUBJECT_VERSION,
+        )
+        trusted = {wanted.credential.subject for wanted in desired.credentials}
+        planned.extend(plan_rebind(found, row_id=row_id, trusted_subjects=trusted, version=version))
     actions.extend(planned)
     if write:
         await apply(planned, runtime, dataverse, into)
