@@ -58,7 +58,7 @@ async def wait_for_results(
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            batch = await receiver.receive_messages(max_message_count=50, max_wait_time=min(remaining, 5.0))
+            batch = await receiver.receive_messages(max_message_count=1, max_wait_time=min(remaining, 5.0))
             for message in batch:
                 try:
                     result = parse_result(b"".join(message.body))
