@@ -70,7 +70,7 @@ class RunOptions:
     faults: str = "chaos"
     retry_after_seconds: float = 1.0  # what throttled replies ask for; below 1 s only to keep tests short
     seed: int = 1
-    within_seconds: float = 40.0
+    within_seconds: float = 35.0
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,7 @@ async def run_under_faults(setup: RunSetup, options: RunOptions) -> RunReport:
         async with client:
             for phase in (world.provisioning, world.tear_down):
                 if phase is world.tear_down:
-                    await _drained(setup.broker, options.within_seconds)  # second deliveries too
+                    await _drained(setup.broker, min(15.0, options.within_seconds))  # second deliveries too
                     setup.sandbox.control.delete_environment(phase[0].data.environment_id)
                 waiting = asyncio.create_task(
                     _collect_results(client, {e.id for e in phase}, session, options.within_seconds)
