@@ -118,7 +118,7 @@ class RunReport:
         return "\n".join(lines)
 
 
-def process_environment(setup: RunSetup) -> dict[str, str]:
+def _process_environment(setup: RunSetup) -> dict[str, str]:
     """What `ppmi worker` and this process need to reach the sandbox, the broker and the policy."""
     env = {
         **setup.sandbox.env,
@@ -152,11 +152,8 @@ def _build_world(setup: RunSetup, options: RunOptions, session: str) -> _World:
             package = control.register_plugin_package(environment.id, setup.trusted, name=f"Package {n}")
             planned.components.append(Component("pluginpackages", package, setup.trusted))
             data = {"environmentId": environment.id, "pluginPackageId": package, "certificate": certificate}
-            packages.append(
-                new_event("ppmi.pluginpackage.registered", data, source="/soak", reply_session=session)
-            )
-        data = {"environmentId": environment.id}
-        created.append(new_event("ppmi.environment.created", data, source="/soak", reply_session=session))
+            packages.append(_event("ppmi.pluginpackage.registered", data, session))
+        created.append(_event("ppmi.environment.created", {"environmentId": environment.id}, session))
     seed_foreign(
         setup.sandbox,
         setup.policy,
@@ -272,7 +269,7 @@ async def run_under_faults(setup: RunSetup, options: RunOptions) -> RunReport:
     report = RunReport()
     session = unique_reply_session()
     world = _build_world(setup, options, session)
-    env = process_environment(setup)
+    env = _process_environment(setup)
     workers = _Workers(env, setup.workdir / "worker.log")
     throttling = {"retry_after_seconds": options.retry_after_seconds}
     setup.sandbox.set_faults(

@@ -37,6 +37,7 @@ async def test_every_event_is_accounted_for_under_chaos_and_three_worker_kills(
     assert report.missing == [], report.summary()
     assert report.unexplained == [], report.summary()
     assert report.violations == [], report.summary()
+    assert (report.kept, report.dead_lettered) == (0, 0), report.summary()  # second deliveries succeeded too
     assert report.kills == 3
     assert report.events == 5 * 3 + 2
     assert report.deliveries > report.events  # some events really were delivered twice
