@@ -30,6 +30,7 @@ from shared.messaging.envelope import (
     PropertyValue,
     derived_message_id,
 )
+from shared.telemetry import redact
 
 # Service Bus limits application property values; a kept reason longer than this is cut.
 MAX_REASON_LENGTH = 1024
@@ -85,6 +86,7 @@ def answer(
     The reply session is the message's `ReplyToSessionId`, else the event's `replysession` attribute, else the
     configured default session (`PPMI_DEFAULT_REPLY_SESSION`, `ppmi-default`).
     """
+    reason = redact(reason)  # reasons quote services and senders; results and kept messages leave the service
     messages = [_result(message, event=event, outcome=outcome, reason=reason, steps=steps, settings=settings)]
     if outcome in (Outcome.FAILED, Outcome.REJECTED):
         messages.insert(0, _kept(message, outcome, reason))
@@ -95,9 +97,11 @@ def keep_unreadable(
     message: IncomingMessage, error: EventValidationError, settings: MessagingSettings
 ) -> Disposition:
     """A message that is not a valid event: keep it, and answer with whatever correlation could be read."""
-    where = f" (at {error.field})" if error.field else ""
-    reason = f"{error.reason}{where}"
-    result = rejected_result(message.body, error)
+    safe = EventValidationError(redact(error.reason), error.field)
+    located = error.field not in ("", "$") and not error.reason.startswith(error.field)
+    where = f" (at {error.field})" if located else ""
+    reason = f"{safe.reason}{where}"
+    result = rejected_result(message.body, safe)
     return Disposition(
         Outcome.REJECTED,
         reason,

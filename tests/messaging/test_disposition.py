@@ -152,3 +152,20 @@ def test_a_redelivered_message_derives_the_same_ids_and_a_redriven_one_new_ids()
     first = ids(delivered(event))
     assert ids(delivered(event)) == first
     assert set(ids(delivered(event, properties={REDRIVE: 1}))).isdisjoint(first)
+
+
+def test_a_secret_quoted_in_a_reason_reaches_neither_the_kept_message_nor_the_result() -> None:
+    event = created()
+    secret = "kT9" + "8Q~" + "q2Vf.Zx7_Lm3Np0Rs-Tu5Wv8Yb1Cd4Eg6Hj"
+    disposition = answer(
+        delivered(event),
+        event=event,
+        outcome=Outcome.FAILED,
+        reason=f"ARM said: client_secret={secret}",
+        steps=(),
+        settings=SETTINGS,
+    )
+
+    kept, result = disposition.messages
+    assert "q2Vf.Zx7" not in str(kept.properties[KEPT_REASON])
+    assert b"q2Vf.Zx7" not in result.body
