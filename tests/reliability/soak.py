@@ -31,7 +31,7 @@ def parse_options(argv: list[str] | None = None) -> RunOptions:
     parser.add_argument("--packages", type=int, default=3, help="plug-in packages per environment (3)")
     parser.add_argument("--torn-down", type=int, default=5, help="environments torn down at the end (5)")
     parser.add_argument(
-        "--duplicate-every", type=int, default=defaults.duplicate_every, help="every n-th twice"
+        "--duplicate-every", type=int, default=defaults.duplicate_every, help="n: every n-th event twice (3)"
     )
     parser.add_argument("--kills", type=int, default=defaults.kills, help="worker kills mid-run (3)")
     parser.add_argument("--faults", default=defaults.faults, help="sandbox fault profile: none, chaos, azure")
