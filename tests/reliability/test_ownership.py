@@ -66,8 +66,27 @@ async def test_tear_down_of_an_environment_ppmi_never_served_deletes_nothing(
     bystander = sandbox.control.create_environment(display_name="Someone else's")
     foreign_around(sandbox, policy, signers, [bystander.id], same_name=(bystander.id,))
     baseline = Baseline.capture(sandbox.control.dump())
+    seeding = len(sandbox.requests)
 
     await tear_down(runtime, bystander.id)
 
     assert check_invariants(baseline, Expectation(policy), sandbox.control.dump()) == []
-    assert [r for r in sandbox.requests if r.write] == []
+    assert [f"{r.method} {r.path}" for r in sandbox.requests[seeding:] if r.write] == []
+
+
+async def test_an_identity_under_ppmis_name_but_not_its_own_is_neither_adopted_nor_deleted(
+    runtime: Runtime, sandbox: Sandbox, policy: Policy, signers: Signers
+) -> None:
+    """Someone made `ppmi-{environmentId}` by hand: ppmi must not use it, so tear-down cannot delete it."""
+    environment = sandbox.control.create_environment(display_name="Hand-made identity")
+    foreign_around(sandbox, policy, signers, [environment.id], same_name=(environment.id,))
+    baseline = Baseline.capture(sandbox.control.dump())
+    name = f"{policy.identity.name_prefix}-{environment.id}"
+
+    created = event_body("ppmi.environment.created", {"environmentId": environment.id}, "c-hand-made")
+    disposition = await through_processor(runtime, created)
+    await tear_down(runtime, environment.id)
+
+    assert disposition.outcome in (Outcome.FAILED, Outcome.REJECTED)
+    assert name in disposition.reason
+    assert check_invariants(baseline, Expectation(policy), sandbox.control.dump()) == []
