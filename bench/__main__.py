@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--environments", type=int, default=200)
     parser.add_argument("--baseline-environments", type=int, default=20)
-    parser.add_argument("--sessions", type=int, default=24, help="worker sessions at once")
+    parser.add_argument("--sessions", type=int, default=64, help="worker sessions at once")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
     args = parser.parse_args(argv)

@@ -37,7 +37,7 @@ class WorkerFlags:
     """How the worker runs: host.json's maxConcurrentSessions / maxConcurrentCalls, and the time scale."""
 
     time_scale: float
-    sessions: int = 24
+    sessions: int = 64
     event_receivers: int = 16
 
     def arguments(self) -> list[str]:
@@ -65,6 +65,7 @@ class RunResult:
     requests: list[RequestRecord]
     worker_cpu_seconds: float
     worker_peak_rss_bytes: int
+    published_at: float  # time.monotonic() when publishing began, the clock of the request log
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
@@ -249,5 +250,6 @@ async def run_events(
         requests=requests,
         worker_cpu_seconds=cpu,
         worker_peak_rss_bytes=peak,
+        published_at=first,
         outcomes=Counter(item.outcome for item in done.values()),
     )

@@ -86,11 +86,14 @@ def _ratio_why(item: dict[str, Any]) -> str:
 
 def _pace(item: dict[str, Any]) -> str:
     binding = item["lower_bound"]["binding"]
+    if "identity_writes" not in item:
+        return f"The bound is set by {binding}; the product wrote no managed identity."
+    first, last = item["first_identity_write_seconds"], item["last_identity_write_seconds"]
     return (
-        f"The bound is set by {binding}; the product wrote managed identities at "
-        f"{item['managed_identity_writes_per_second']}/s (model time) with "
-        f"{item['requests_per_event']} requests per event, so its own per-event path, not that limit, set "
-        "the pace."
+        f"The bound is set by {binding}. The product's {item['identity_writes']} managed identity "
+        f"writes ran at {item['identity_writes_per_second_while_writing']}/s between {first:g} s and "
+        f"{last:g} s; {first:g} s passed before the first write and "
+        f"{item['makespan_seconds'] - last:.1f} s after the last."
     )
 
 

@@ -68,7 +68,7 @@ def test_percentiles_interpolate_and_survive_tiny_samples() -> None:
 
 def test_only_failures_caused_by_a_conflict_count_as_surfaced_409s() -> None:
     reasons = [
-        "PUT federatedIdentityCredentials: 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity",
+        "PUT federatedIdentityCredentials: 409 ConcurrentFederatedIdentityCredentialsWritesFor...",
         "403 the caller lacks prvWritepluginpackage",
     ]
 

@@ -30,7 +30,10 @@ def scenario(key: str, **changes: Any) -> dict[str, Any]:
         "requests": 1000,
         "requests_per_event": 9.0,
         "writes": 0 if key == "3" else 40,
-        "managed_identity_writes_per_second": 1.9,
+        "first_identity_write_seconds": 2.0,
+        "last_identity_write_seconds": 100.0,
+        "identity_writes": 4,
+        "identity_writes_per_second_while_writing": 1.9,
         "answered_429": 5,
         "answered_429_share": 0.005,
         "answered_429_by_kind": {},
@@ -74,13 +77,12 @@ def test_a_run_within_every_target_meets_them_all() -> None:
 
 
 def test_a_slow_scenario_misses_its_ratio_and_names_the_binding_limit() -> None:
-    slow = results(
-        scenario("1", makespan_over_lower_bound=3.0), scenario("2"), scenario("3"), scenario("4")
-    )
+    slow = results(scenario("1", makespan_over_lower_bound=3.0), scenario("2"), scenario("3"), scenario("4"))
 
     (missed,) = [target for target in slow["targets"] if not target["met"]]
     assert missed["target"].startswith("scenario 1: makespan")
     assert "managed identity writes per subscription" in missed["why"]
+    assert "2 s passed before the first write and 10.0 s after the last" in missed["why"]
 
 
 def test_a_scenario_cut_short_by_its_budget_never_meets_its_ratio() -> None:
