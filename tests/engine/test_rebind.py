@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from sandbox.server import Sandbox
 from shared.clients import dataverse as dataverse_client
+from shared.clients.dataverse import DataverseClient
 from shared.engine import Report, Runtime, open_runtime, preview
+from shared.errors import PermanentError
+from shared.http import HttpClient, Pacing, SystemClock
 from shared.settings import Settings
 from tests.engine.conftest import FAST_BACKOFF, PolicyWriter, event, self_signed, succeed, writes
 
@@ -189,3 +193,37 @@ async def test_components_are_read_across_pages(
         r for r in sandbox.requests[before:] if r.method == "GET" and r.path.endswith("/pluginpackages")
     ]
     assert len(listings) == 3
+
+
+async def test_a_row_in_another_subject_format_is_not_rebound_and_no_subject_is_asked(
+    sandbox: Sandbox, write_policy: PolicyWriter, signers: list[bytes]
+) -> None:
+    policy = write_policy(extra="formatVersion: 1")
+    environment = sandbox.control.create_environment(display_name="Sales")
+    package = sandbox.control.register_plugin_package(environment.id, signers[0])
+    async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
+        report = await succeed(runtime, event("environment.created", environment.id))
+
+    assert bindings(sandbox, environment.id) == {package: None}
+    assert subject_requests(sandbox) == []
+    outcome, detail = bind_steps(report)[f"pluginpackage {package}"]
+    assert outcome == "skipped"
+    assert "subject format version 1" in (detail or "")
+
+
+async def test_a_component_page_link_off_the_organisation_is_refused_before_it_is_followed() -> None:
+    origin = "https://contoso.crm.dynamics.com"
+    seen: list[str] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        page = {"value": [], "@odata.nextLink": "https://attacker.example/api/data/v9.2/pluginpackages"}
+        return httpx.Response(200, json=page)
+
+    http = HttpClient(transport=httpx.MockTransport(reply), tokens=None, pacing=Pacing(SystemClock()))
+    try:
+        with pytest.raises(PermanentError, match="refusing to follow a nextLink"):
+            await DataverseClient(http, origin).list_components("pluginpackage")
+    finally:
+        await http.aclose()
+    assert [url.split("?")[0] for url in seen] == [f"{origin}/api/data/v9.2/pluginpackages"]
