@@ -59,7 +59,13 @@ def foreign_around(
     )
 
 
+def without_replication_delay(sandbox: Sandbox) -> None:
+    """New principals are known at once: the fault runs cover the delay; here it only adds retry floors."""
+    sandbox.configure(principal_propagation_seconds=0.0)
+
+
 @pytest.fixture
 async def runtime(sandbox: Sandbox, policy: Policy) -> AsyncIterator[Runtime]:
+    without_replication_delay(sandbox)
     async with open_runtime(Settings.from_env(), policy) as opened:
         yield opened

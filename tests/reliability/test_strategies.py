@@ -11,7 +11,7 @@ from sandbox.server import Sandbox
 from shared.engine import Runtime, open_runtime
 from shared.policy import Policy, load_policy
 from shared.settings import Settings
-from tests.reliability.conftest import Signers, foreign_around
+from tests.reliability.conftest import Signers, foreign_around, without_replication_delay
 from tests.reliability.invariants import Baseline, Expectation, check_invariants
 from tests.reliability.test_ownership import provision, tear_down
 
@@ -39,6 +39,7 @@ async def strategy_runtime(
     request: pytest.FixtureRequest, sandbox: Sandbox, policy_file: Path
 ) -> AsyncIterator[Runtime]:
     policy = strategy_policy(sandbox, policy_file, str(request.param))
+    without_replication_delay(sandbox)
     async with open_runtime(Settings.from_env(), policy) as opened:
         yield opened
 

@@ -44,10 +44,17 @@ async def runtime(sandbox: Sandbox, policy_file: Path) -> AsyncIterator[Runtime]
         yield opened
 
 
-@pytest.fixture
-def canary() -> Iterator[Canary]:
+@pytest.fixture(scope="session")
+def canary_session() -> Iterator[Canary]:
     with Canary() as listening:
         yield listening
+
+
+@pytest.fixture
+def canary(canary_session: Canary) -> Canary:
+    """The session's canary, with nothing heard yet."""
+    canary_session.hits.clear()
+    return canary_session
 
 
 @pytest.fixture
