@@ -84,7 +84,7 @@ def platform(
     return Platform(sandbox, broker, certificate, policy, env)
 
 
-FAST_WORKER = WorkerOptions(sessions=4, event_receivers=2, receive_wait_seconds=0.3, session_idle_seconds=0.5)
+FAST_WORKER = WorkerOptions(sessions=3, event_receivers=1, receive_wait_seconds=0.3, session_idle_seconds=0.5)
 
 
 @asynccontextmanager

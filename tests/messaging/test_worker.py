@@ -69,37 +69,31 @@ def work(session: str, number: int) -> OutgoingMessage:
     return OutgoingMessage(queue=WORK_QUEUE, body=b"{}", message_id=f"{session}-{number}", session_id=session)
 
 
-async def test_a_handled_message_is_completed(servicebus: ServiceBusClient, broker: ServiceBusBroker) -> None:
-    async def fine(_: IncomingMessage) -> None:
-        return None
-
-    handlers = RecordingHandlers(servicebus, fine)
-    outbox = Outbox(servicebus)
-    await outbox.send([OutgoingMessage(queue=EVENTS_QUEUE, body=b"{}", message_id="e-1")])
-    async with running(handlers):
-        await until(lambda: len(handlers.handled) == 1)
-        await until(lambda: broker.queue(EVENTS_QUEUE).active_count == 0)
-    await outbox.close()
-    assert broker.queue(EVENTS_QUEUE).messages() == []
-
-
-async def test_a_failing_message_comes_back_and_is_dead_lettered_past_the_max_delivery_count(
+async def test_a_handled_message_is_completed_and_a_failing_one_dead_lettered_past_the_max_delivery_count(
     servicebus: ServiceBusClient, broker: ServiceBusBroker
 ) -> None:
-    async def broken(_: IncomingMessage) -> None:
-        raise RuntimeError("handler bug")
+    async def broken_for_bad(message: IncomingMessage) -> None:
+        if message.message_id == "bad":
+            raise RuntimeError("handler bug")
 
-    handlers = RecordingHandlers(servicebus, broken)
+    handlers = RecordingHandlers(servicebus, broken_for_bad)
     outbox = Outbox(servicebus)
-    await outbox.send([OutgoingMessage(queue=EVENTS_QUEUE, body=b"{}", message_id="e-2")])
-    async with running(handlers):
+    await outbox.send(
+        [
+            OutgoingMessage(queue=EVENTS_QUEUE, body=b"{}", message_id="good"),
+            OutgoingMessage(queue=EVENTS_QUEUE, body=b"{}", message_id="bad"),
+        ]
+    )
+    async with running(handlers) as stats:
         await until(lambda: broker.queue(EVENTS_QUEUE).dead_letter_count == 1)
     await outbox.close()
 
-    assert len(handlers.handled) == MAX_DELIVERIES
-    assert [m.delivery_count for m in handlers.handled] == list(range(1, MAX_DELIVERIES + 1))
+    assert broker.queue(EVENTS_QUEUE).messages() == []
     (dead,) = broker.queue(EVENTS_QUEUE).dead_letters()
-    assert dead.dead_letter_reason == "MaxDeliveryCountExceeded"
+    assert (dead.message_id, dead.dead_letter_reason) == ("bad", "MaxDeliveryCountExceeded")
+    bad = [m for m in handlers.handled if m.message_id == "bad"]
+    assert [m.delivery_count for m in bad] == list(range(1, MAX_DELIVERIES + 1))
+    assert stats.outcomes == {f"{EVENTS_QUEUE}:succeeded": 1, f"{EVENTS_QUEUE}:abandoned": MAX_DELIVERIES}
 
 
 async def test_one_session_is_handled_one_message_at_a_time_and_sessions_run_side_by_side(
