@@ -165,9 +165,13 @@ def signing_certificate(common_name: str = "Contoso Plug-ins (demo)") -> bytes:
     )
 
 
-def write_demo_policy(workdir: Path, sandbox_env: dict[str, str], certificate: bytes) -> Path:
-    """A policy for the sandbox's tenant and subscription that trusts `certificate`, paced for a quick run."""
-    (workdir / "signing.cer").write_bytes(certificate)
+def write_demo_policy(workdir: Path, sandbox_env: dict[str, str], *certificates: bytes) -> Path:
+    """A policy for the sandbox's tenant and subscription trusting `certificates`, paced for a quick run."""
+    signers = []
+    for number, certificate in enumerate(certificates, start=1):
+        file_name = "signing.cer" if number == 1 else f"signing-{number}.cer"
+        (workdir / file_name).write_bytes(certificate)
+        signers.append(f"  - name: contoso-demo-{number}\n    certificate: {file_name}\n")
     env = sandbox_env
     path = workdir / "policy.yaml"
     path.write_text(
@@ -181,9 +185,7 @@ identity:
   location: westeurope
   tags: {{purpose: ppmi-demo}}
 trustedSigners:
-  - name: contoso-demo
-    certificate: signing.cer
-roleGrants:
+{"".join(signers)}roleGrants:
   - roleDefinitionId: 4633458b-17de-408a-b874-0445c86b69e6
     scope: /subscriptions/{{subscriptionId}}/resourceGroups/rg-kv/providers/Microsoft.KeyVault/vaults/kv-demo
     description: plug-ins read their secrets

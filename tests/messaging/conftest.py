@@ -60,6 +60,7 @@ class Platform:
     sandbox: Sandbox
     broker: ServiceBusBroker
     certificate: bytes
+    second_certificate: bytes  # another trusted signer: a second FIC on the same identity
     policy: Path
     env: dict[str, str]
 
@@ -69,7 +70,8 @@ def platform(
     sandbox: Sandbox, broker: ServiceBusBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Platform:
     certificate = signing_certificate()
-    policy = write_demo_policy(tmp_path, sandbox.env, certificate)
+    second_certificate = signing_certificate("Contoso Tools")
+    policy = write_demo_policy(tmp_path, sandbox.env, certificate, second_certificate)
     env = {
         **sandbox.env,
         "ServiceBusConnection__fullyQualifiedNamespace": broker.fully_qualified_namespace,
@@ -81,7 +83,7 @@ def platform(
     monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return Platform(sandbox, broker, certificate, policy, env)
+    return Platform(sandbox, broker, certificate, second_certificate, policy, env)
 
 
 FAST_WORKER = WorkerOptions(sessions=3, event_receivers=1, receive_wait_seconds=0.3, session_idle_seconds=0.5)

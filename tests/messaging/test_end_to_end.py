@@ -22,18 +22,20 @@ from shared.messaging.requeue import requeue
 from tests.messaging.conftest import Platform, worker
 
 
-def package_event(platform: Platform, environment_id: str, reply_session: str, **extra: str) -> Event:
-    package_id = platform.sandbox.control.register_plugin_package(environment_id, platform.certificate)
+def package_event(
+    platform: Platform, environment_id: str, reply_session: str, certificate: bytes | None = None
+) -> Event:
+    signer = certificate or platform.certificate
+    package_id = platform.sandbox.control.register_plugin_package(environment_id, signer)
     return new_event(
         "ppmi.pluginpackage.registered",
         {
             "environmentId": environment_id,
             "pluginPackageId": package_id,
-            "certificate": {"der": base64.b64encode(platform.certificate).decode()},
+            "certificate": {"der": base64.b64encode(signer).decode()},
         },
         source="/tests",
         reply_session=reply_session,
-        **extra,
     )
 
 
@@ -113,21 +115,23 @@ async def test_two_events_for_one_identity_never_write_credentials_at_once(platf
     session = unique_reply_session()
     events = [
         package_event(platform, environment.id, session),
-        package_event(platform, environment.id, session),
+        package_event(platform, environment.id, session, platform.second_certificate),
         environment_event("ppmi.environment.reconcile", environment.id, session),
-        package_event(platform, other.id, session),
+        package_event(platform, other.id, session, platform.second_certificate),
     ]
 
-    async with worker() as host:
+    # Two workers with their own engines: only the Service Bus session keeps them off one identity at once.
+    async with worker() as host, worker():
         await publish(host.client, events)
         results = await results_of(host, events, session)
 
     assert {r.data.outcome for r in results.values()} == {"succeeded"}
     writes = fic_writes(platform)
-    assert writes, "no FIC was written"
-    for identity in {path for path, _, _ in writes}:
-        spans = sorted((start, end) for path, start, end in writes if path == identity)
+    per_identity = {path: sorted((s, e) for p, s, e in writes if p == path) for path, _, _ in writes}
+    assert max(len(spans) for spans in per_identity.values()) >= 2, "no identity got two FICs"
+    for spans in per_identity.values():
         assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
+    assert not [r for r in platform.sandbox.requests if r.status == 409 and "Concurrent" in r.error_code]
 
 
 @pytest.mark.slow
