@@ -20,7 +20,7 @@ from shared.diagnosis._state import (
     ObservedIdentity,
     ObservedRow,
 )
-from shared.engine._placement import Placement
+from shared.engine import Placement
 from shared.errors import PermanentServiceError, ResourceNotFoundError
 
 

@@ -42,7 +42,7 @@ def test_deleted_fic_is_fic_missing(provisioned: Provisioned) -> None:
     assert verified.exit_code == 1
     assert (
         finding["message"]
-        == "no FIC on the identity trusts contoso-demo, so Entra refuses its token exchange"
+        == "no FIC on the identity trusts contoso-demo-1, so Entra refuses its token exchange"
     )
     assert subject in finding["expected"]
     assert finding["actual"] == "no FICs"
@@ -99,7 +99,7 @@ def test_ca_issued_form_for_a_self_signed_signer_is_a_subject_mismatch_of_h_vers
     finding = _mismatch(provisioned, f"{prefix}/i/{'a' * 43}/s/{'b' * 43}")
     assert "(h/ vs i/s differs)" in str(finding["message"])
     message = str(finding["message"])
-    assert message.startswith(f"FIC {finding['resource']} has the wrong subject for contoso-demo")
+    assert message.startswith(f"FIC {finding['resource']} has the wrong subject for contoso-demo-1")
 
 
 def test_another_certificates_hash_is_a_subject_mismatch_of_the_hash(provisioned: Provisioned) -> None:
