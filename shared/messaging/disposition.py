@@ -77,7 +77,7 @@ def answer(
     *,
     event: Event,
     outcome: Outcome,
-    reason: str,
+    reason: str | None,
     steps: Sequence[StepResult],
     settings: MessagingSettings,
 ) -> Disposition:
@@ -86,11 +86,12 @@ def answer(
     The reply session is the message's `ReplyToSessionId`, else the event's `replysession` attribute, else the
     configured default session (`PPMI_DEFAULT_REPLY_SESSION`, `ppmi-default`).
     """
-    reason = redact(reason)  # reasons quote services and senders; results and kept messages leave the service
+    # Reasons quote services and senders; results and kept messages leave the service.
+    reason = redact(reason) if reason else None
     messages = [_result(message, event=event, outcome=outcome, reason=reason, steps=steps, settings=settings)]
     if outcome in (Outcome.FAILED, Outcome.REJECTED):
-        messages.insert(0, _kept(message, outcome, reason))
-    return Disposition(outcome, reason, tuple(messages))
+        messages.insert(0, _kept(message, outcome, reason or outcome.value))
+    return Disposition(outcome, reason or f"{len(steps)} steps", tuple(messages))
 
 
 def keep_unreadable(
@@ -177,7 +178,7 @@ def _result(
     *,
     event: Event,
     outcome: Outcome,
-    reason: str,
+    reason: str | None,
     steps: Sequence[StepResult],
     settings: MessagingSettings,
 ) -> OutgoingMessage:

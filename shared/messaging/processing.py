@@ -50,7 +50,7 @@ async def provision(
             message,
             event=event,
             outcome=Outcome(report.outcome),
-            reason=report.reason or "",
+            reason=report.reason,
             steps=report.steps,
             settings=settings,
         )
