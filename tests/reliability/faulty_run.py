@@ -96,6 +96,7 @@ class RunReport:
     kept: int = 0
     kept_reasons: Counter[str] = field(default_factory=Counter)
     dead_lettered: int = 0
+    dead_letter_reasons: Counter[str] = field(default_factory=Counter)
     failed_requests: Counter[str] = field(default_factory=Counter)
     kills: int = 0
     violations: list[str] = field(default_factory=list)
@@ -111,6 +112,7 @@ class RunReport:
             f"kept        {self.kept} in {KEPT_QUEUE}, {self.dead_lettered} dead-lettered, "
             f"{len(self.unexplained)} unexplained",
             *(f"  - {count} x {reason}" for reason, count in self.kept_reasons.most_common()),
+            *(f"  - dead-lettered {n} x {reason}" for reason, n in self.dead_letter_reasons.most_common()),
             f"violations  {len(self.violations)}",
             *(f"  - {violation}" for violation in self.violations),
             f"elapsed     {self.elapsed:.1f}s",
@@ -282,7 +284,7 @@ async def run_under_faults(setup: RunSetup, options: RunOptions) -> RunReport:
         async with client:
             for phase in (world.provisioning, world.tear_down):
                 if phase is world.tear_down:
-                    await _drained(setup.broker, min(15.0, options.within_seconds))  # second deliveries too
+                    await _drained(setup.broker, options.within_seconds)  # second deliveries too
                     setup.sandbox.control.delete_environment(phase[0].data.environment_id)
                 waiting = asyncio.create_task(
                     _collect_results(client, {e.id for e in phase}, session, options.within_seconds)
@@ -315,7 +317,11 @@ def _account(setup: RunSetup, world: _World, report: RunReport) -> None:
     report.kept_reasons.update(str(m.application_properties.get(KEPT_REASON))[:160] for m in kept)
     explained = {json.loads(m.body).get("id") for m in kept if m.application_properties.get(KEPT_REASON)}
     report.unexplained = [event_id for event_id in report.unexplained if event_id not in explained]
-    report.dead_lettered = sum(len(setup.broker.queue(q).dead_letters()) for q in (EVENTS_QUEUE, WORK_QUEUE))
+    dead = [m for q in (EVENTS_QUEUE, WORK_QUEUE) for m in setup.broker.queue(q).dead_letters()]
+    report.dead_lettered = len(dead)
+    report.dead_letter_reasons.update(
+        f"{m.dead_letter_reason}: {m.dead_letter_description}"[:200] for m in dead
+    )
     for record in setup.sandbox.requests:
         label = COUNTED_STATUSES.get(record.status)
         if label is not None:

@@ -16,11 +16,11 @@ from pathlib import Path
 from sandbox.server import Sandbox
 from sandbox.servicebus import ServiceBusBroker
 from shared.cli.demo import signing_certificate, write_demo_policy
-from shared.policy import load_policy
 from tests.reliability.faulty_run import RUN_QUEUES, RunOptions, RunReport, RunSetup, run_under_faults
+from tests.reliability.policies import STRATEGIES, policy_with_strategy
 
 
-def parse_options(argv: list[str] | None = None) -> RunOptions:
+def parse_options(argv: list[str] | None = None) -> tuple[RunOptions, str]:
     defaults = RunOptions()
     parser = argparse.ArgumentParser(
         prog="soak",
@@ -35,10 +35,11 @@ def parse_options(argv: list[str] | None = None) -> RunOptions:
     )
     parser.add_argument("--kills", type=int, default=defaults.kills, help="worker kills mid-run (3)")
     parser.add_argument("--faults", default=defaults.faults, help="sandbox fault profile: none, chaos, azure")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="per-environment", help="identity strategy")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="fault seed, to replay a run")
     parser.add_argument("--within", type=float, default=600.0, help="seconds to wait for results per phase")
     args = parser.parse_args(argv)
-    return RunOptions(
+    options = RunOptions(
         environments=args.environments,
         packages_per_environment=args.packages,
         torn_down=args.torn_down,
@@ -48,9 +49,10 @@ def parse_options(argv: list[str] | None = None) -> RunOptions:
         seed=args.seed,
         within_seconds=args.within,
     )
+    return options, args.strategy
 
 
-def soak(options: RunOptions) -> RunReport:
+def soak(options: RunOptions, strategy: str) -> RunReport:
     with tempfile.TemporaryDirectory(prefix="ppmi-soak-") as directory:
         workdir = Path(directory)
         trusted = signing_certificate("Contoso Plug-ins")
@@ -60,17 +62,19 @@ def soak(options: RunOptions) -> RunReport:
             ServiceBusBroker(queues=RUN_QUEUES) as broker,
         ):
             policy_file = write_demo_policy(workdir, sandbox.env, trusted)
-            setup = RunSetup(
-                sandbox, broker, load_policy(policy_file), policy_file, trusted, untrusted, workdir
-            )
+            policy = policy_with_strategy(sandbox, policy_file, strategy)
+            setup = RunSetup(sandbox, broker, policy, policy_file, trusted, untrusted, workdir)
             return asyncio.run(run_under_faults(setup, options))
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse_options(argv)
+    options, strategy = parse_options(argv)
     events = options.environments * (options.packages_per_environment + 1) + options.torn_down
-    print(f"soak: {events} events, faults {options.faults}, {options.kills} worker kills", file=sys.stderr)
-    report = soak(options)
+    print(
+        f"soak: {events} events, {strategy}, faults {options.faults}, {options.kills} worker kills",
+        file=sys.stderr,
+    )
+    report = soak(options, strategy)
     print(report.summary())
     lost = report.missing or report.unexplained or report.violations
     return 1 if lost else 0

@@ -9,36 +9,18 @@ import pytest
 
 from sandbox.server import Sandbox
 from shared.engine import Runtime, open_runtime
-from shared.policy import Policy, load_policy
 from shared.settings import Settings
 from tests.reliability.conftest import Signers, foreign_around, without_replication_delay
 from tests.reliability.invariants import Baseline, Expectation, check_invariants
+from tests.reliability.policies import STRATEGIES, policy_with_strategy
 from tests.reliability.test_ownership import provision, tear_down
 
-POOL = "  strategy: shared-pool\n  poolName: ppmi-pool\n  shardCapacity: 3\n  headroom: 1\n"
 
-
-def strategy_policy(sandbox: Sandbox, policy_file: Path, strategy: str) -> Policy:
-    """The demo policy with its identity strategy switched (pool shards hold two environments each)."""
-    text = policy_file.read_text(encoding="utf-8")
-    if strategy == "shared-pool":
-        text = text.replace("  strategy: per-environment\n", POOL)
-    elif strategy == "app-registration":
-        application = sandbox.control.create_application("ppmi plug-ins")
-        text = text.replace(
-            "  strategy: per-environment\n",
-            "  strategy: app-registration\n"
-            f"  applicationObjectId: {application.object_id}\n  applicationId: {application.app_id}\n",
-        )
-    policy_file.write_text(text, encoding="utf-8")
-    return load_policy(policy_file)
-
-
-@pytest.fixture(params=["per-environment", "shared-pool", "app-registration"])
+@pytest.fixture(params=STRATEGIES)
 async def strategy_runtime(
     request: pytest.FixtureRequest, sandbox: Sandbox, policy_file: Path
 ) -> AsyncIterator[Runtime]:
-    policy = strategy_policy(sandbox, policy_file, str(request.param))
+    policy = policy_with_strategy(sandbox, policy_file, str(request.param))
     without_replication_delay(sandbox)
     async with open_runtime(Settings.from_env(), policy) as opened:
         yield opened
