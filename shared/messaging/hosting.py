@@ -103,10 +103,6 @@ class ProcessHost:
         self._host: MessagingHost | None = None
         self._lock = asyncio.Lock()
 
-    @property
-    def is_open(self) -> bool:
-        return self._host is not None
-
     async def get(self) -> MessagingHost:
         async with self._lock:
             if self._host is None:
