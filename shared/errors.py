@@ -19,6 +19,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from shared.telemetry import redact
+
 
 class PpmiError(Exception):
     """Base of every error ppmi raises on purpose."""
@@ -63,6 +65,7 @@ class ServiceError(PpmiError):
         self.call = call
         self.status = status
         self.code = code
+        message = redact(message)  # services echo what they were sent, tokens included
         self.service_message = message
         answered = f"HTTP {status}" if status is not None else "no answer"
         detail = f" {code}" if code else ""

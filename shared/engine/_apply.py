@@ -31,7 +31,7 @@ from shared.engine._model import (
 from shared.engine._runtime import Runtime
 from shared.errors import PermanentError
 from shared.events import StepOutcome, StepResult
-from shared.telemetry import get_logger, step_span
+from shared.telemetry import get_logger, redact, step_span
 
 LOG = get_logger("shared.engine")
 
@@ -111,7 +111,7 @@ async def apply(
         with step_span(change.step, change.target) as span:
             outcome = await _run(action, runtime, dataverse, change)
             span.set_outcome(outcome)
-        into.append(StepResult(step=change.step, target=change.target, outcome=outcome, detail=change.detail))
+        into.append(_step_result(change, outcome))
     return into
 
 
@@ -197,8 +197,14 @@ async def ensure_identity(
         outcome: StepOutcome = "created" if created else "updated"
         span.set_outcome(outcome)
     LOG.info("identity.ensured", identity=target.label, outcome=outcome)
-    into.append(StepResult(step=change.step, target=change.target, outcome=outcome, detail=change.detail))
+    into.append(_step_result(change, outcome))
     return identity
+
+
+def _step_result(change: Change, outcome: StepOutcome) -> StepResult:
+    """Details quote what services answered (a Dataverse-computed subject, say): redacted before reporting."""
+    detail = None if change.detail is None else redact(change.detail)
+    return StepResult(step=change.step, target=change.target, outcome=outcome, detail=detail)
 
 
 def _address(target: IdentityTarget) -> IdentityAddress:

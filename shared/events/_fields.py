@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from shared.events._quoting import shown
 from shared.fic import CertificateError, load_certificate
 
 MAX_EVENT_BYTES = 64 * 1024
@@ -39,10 +41,6 @@ def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("invalid_value", message)
 
 
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 60 else value[:57] + "...")
-
-
 def check_environment_id(value: str) -> str:
     """A lowercase GUID or `Default-{lowercase GUID}`, exactly: it is copied into a case-sensitive subject."""
     if _ENVIRONMENT_ID.fullmatch(value):
@@ -50,24 +48,28 @@ def check_environment_id(value: str) -> str:
             raise _fail("must not be the all-zero GUID")
         return value
     if not value.isascii():
-        raise _fail(f"must be plain ASCII (a GUID); {_shown(value)} holds other characters")
+        position, character = next((n, c) for n, c in enumerate(value, start=1) if not c.isascii())
+        raise _fail(
+            f"must be plain ASCII (a GUID); character {position} is U+{ord(character):04X} "
+            f"{unicodedata.name(character, 'without a name')}"
+        )
     if value != value.strip() or any(character.isspace() for character in value):
-        raise _fail(f"must not contain whitespace; got {_shown(value)}")
+        raise _fail(f"must not contain whitespace; got {shown(value)}")
     if _CASE_FOLDED_ENVIRONMENT_ID.fullmatch(value):
         raise _fail(
             f"must be written as Power Platform writes it: lowercase GUID, prefix 'Default-' "
-            f"for the default environment; got {_shown(value)}"
+            f"for the default environment; got {shown(value)}"
         )
     raise _fail(
         "must be an environment ID: a GUID such as 'f9a9f8a2-9d1c-4e55-9b0e-3c1a4c1d2e3f' or "
-        f"'Default-<tenant GUID>'; got {_shown(value)}"
+        f"'Default-<tenant GUID>'; got {shown(value)}"
     )
 
 
 def check_guid(value: str) -> str:
     """Any case is accepted (Dataverse does not care); the value is kept lowercase."""
     if not _ANY_CASE_GUID.fullmatch(value):
-        raise _fail(f"must be a GUID such as 'a1b2c3d4-0000-4000-8000-000000000001'; got {_shown(value)}")
+        raise _fail(f"must be a GUID such as 'a1b2c3d4-0000-4000-8000-000000000001'; got {shown(value)}")
     if value == _NIL_GUID:
         raise _fail("must not be the all-zero GUID")
     return value.lower()

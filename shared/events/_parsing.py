@@ -13,6 +13,7 @@ from pydantic_core import ErrorDetails
 
 from shared.events._fields import MAX_EVENT_BYTES
 from shared.events._models import EVENT_MODELS, EVENT_TYPES, Event
+from shared.events._quoting import shown, shown_key
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -62,7 +63,8 @@ def _load_json(raw: bytes | str) -> tuple[str, dict[str, Any]]:
             text, object_pairs_hook=_object_without_duplicates, parse_constant=_refuse_constant
         )
     except _DuplicateKeyError as error:
-        raise EventValidationError(f"the key '{error.key}' appears twice; send it once", error.key) from None
+        key = shown_key(error.key)
+        raise EventValidationError(f"the key '{key}' appears twice; send it once", key) from None
     except RecursionError:
         raise EventValidationError(
             "the event nests too deeply; events are at most a few levels deep"
@@ -85,7 +87,7 @@ def _model_for(document: Mapping[str, Any]) -> type[Event]:
     model = EVENT_MODELS.get(event_type)
     if model is None:
         raise EventValidationError(
-            f"the event type {event_type[:80]!r} is unknown; use one of: {', '.join(EVENT_TYPES)}", "type"
+            f"the event type {shown(event_type)} is unknown; use one of: {', '.join(EVENT_TYPES)}", "type"
         )
     return model
 
@@ -137,7 +139,11 @@ def new_event(
 def json_path(location: tuple[int | str, ...]) -> str:
     path = ""
     for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            key = shown_key(part)
+            path += f".{key}" if path else key
     return path or "$"
 
 

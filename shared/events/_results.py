@@ -11,8 +11,10 @@ from typing import Final, Literal
 from pydantic import Field
 
 from shared.events._fields import EventId, Text
-from shared.events._models import CloudEvent, Event, StrictModel
+from shared.events._models import EVENT_TYPES, CloudEvent, Event, StrictModel
 from shared.events._parsing import EventValidationError, validate_json
+from shared.events._quoting import is_quotable
+from shared.telemetry import redact
 
 RESULT_TYPE: Final = "ppmi.result"
 RESULT_SOURCE = "/ppmi/engine"
@@ -101,7 +103,10 @@ def rejected_result(
 
 
 def _readable_attributes(raw: bytes | str) -> dict[str, str]:
-    """Only short visible-ASCII strings are echoed back, so a hostile event cannot shape the result."""
+    """Only short visible-ASCII strings are echoed back, so a hostile event cannot shape the result.
+
+    Nothing secret-shaped is echoed, and an unknown type only when it is harmless to repeat.
+    """
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError):
@@ -111,6 +116,9 @@ def _readable_attributes(raw: bytes | str) -> dict[str, str]:
     readable: dict[str, str] = {}
     for name in ("id", "type", "replysession"):
         value = document.get(name)
-        if isinstance(value, str) and _VISIBLE_ASCII.fullmatch(value):
-            readable[name] = value
+        if not isinstance(value, str) or not _VISIBLE_ASCII.fullmatch(value) or redact(value) != value:
+            continue
+        if name == "type" and value not in EVENT_TYPES and not is_quotable(value):
+            continue
+        readable[name] = value
     return readable

@@ -174,3 +174,15 @@ async def test_a_failing_token_endpoint_is_retried_before_the_call_is_sent(
         await http.aclose()
     assert tokens.calls == 2
     assert len(server.arrivals) == 1
+
+
+async def test_a_token_echoed_in_a_service_error_message_is_redacted(
+    http: HttpClient, server: ScriptedServer
+) -> None:
+    echoed = "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJhcm0ifQ.c2lnbmF0dXJl"
+    server.script = [Reply(400, {"error": {"code": "BadRequest", "message": f"rejected header {echoed}"}})]
+    with pytest.raises(PermanentServiceError) as caught:
+        await http.send(_call(server, "PUT"))
+    assert "c2lnbmF0dXJl" not in str(caught.value)
+    assert "c2lnbmF0dXJl" not in caught.value.service_message
+    assert "rejected header" in str(caught.value)
