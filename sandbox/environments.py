@@ -103,7 +103,7 @@ class Bap(StandIn):
         self.router.add("POST", BAP_ENVIRONMENTS + r"/(?P<env>[^/]+)/addAppUser", self.add_app_user, "action")
 
     def audiences(self, host: str) -> set[str] | None:
-        return {"https://api.bap.microsoft.com", "https://service.powerapps.com"}
+        return {"https://service.powerapps.com"}  # BAP takes Power Apps service tokens, not its own host
 
     async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
         return _version_problem(self.name, call, BAP_API_VERSION)

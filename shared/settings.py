@@ -21,6 +21,8 @@ class Endpoints:
     graph: str
     powerplatform: str
     bap: str
+    # The BAP admin API takes tokens for the Power Apps service, not for its own host name.
+    bap_audience: str
 
 
 # Azure defaults per cloud (`Policy.cloud`); each can be overridden by a PPMI_*_ENDPOINT variable.
@@ -30,18 +32,21 @@ CLOUD_ENDPOINTS: dict[str, Endpoints] = {
         graph="https://graph.microsoft.com",
         powerplatform="https://api.powerplatform.com",
         bap="https://api.bap.microsoft.com",
+        bap_audience="https://service.powerapps.com",
     ),
     "usgov": Endpoints(
         arm="https://management.usgovcloudapi.net",
         graph="https://graph.microsoft.us",
         powerplatform="https://api.high.powerplatform.microsoft.us",
         bap="https://high.api.bap.microsoft.us",
+        bap_audience="https://high.service.powerapps.us",  # UNCONFIRMED: PPMI_BAP_AUDIENCE
     ),
     "china": Endpoints(
         arm="https://management.chinacloudapi.cn",
         graph="https://microsoftgraph.chinacloudapi.cn",
         powerplatform="https://api.powerplatform.partner.microsoftonline.cn",
         bap="https://api.bap.partner.microsoftonline.cn",
+        bap_audience="https://service.powerapps.cn",  # UNCONFIRMED: PPMI_BAP_AUDIENCE
     ),
 }
 
@@ -50,6 +55,7 @@ _ENDPOINT_VARIABLES = {
     "graph": "PPMI_GRAPH_ENDPOINT",
     "powerplatform": "PPMI_POWERPLATFORM_ENDPOINT",
     "bap": "PPMI_BAP_ENDPOINT",
+    "bap_audience": "PPMI_BAP_AUDIENCE",
 }
 
 SERVICEBUS_NAMESPACE_VARIABLE = "ServiceBusConnection__fullyQualifiedNamespace"
@@ -125,6 +131,7 @@ class Settings(BaseModel):
             graph=self.endpoint_overrides.get("graph", defaults.graph),
             powerplatform=self.endpoint_overrides.get("powerplatform", defaults.powerplatform),
             bap=self.endpoint_overrides.get("bap", defaults.bap),
+            bap_audience=self.endpoint_overrides.get("bap_audience", defaults.bap_audience),
         )
 
     def require_policy_file(self) -> Path:

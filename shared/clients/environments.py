@@ -36,10 +36,11 @@ class EnvironmentInfo:
 class EnvironmentsClient:
     """Reads environments from the Power Platform API; adds application users through BAP."""
 
-    def __init__(self, http: HttpClient, powerplatform_url: str, bap_url: str) -> None:
+    def __init__(self, http: HttpClient, powerplatform_url: str, bap_url: str, *, bap_audience: str) -> None:
         self._http = http
         self._base = powerplatform_url.rstrip("/")
         self._bap = bap_url.rstrip("/")
+        self._bap_scope = f"{bap_audience.rstrip('/')}/.default"
 
     def _call(self, path: str, template: str) -> Call:
         return Call(
@@ -80,7 +81,7 @@ class EnvironmentsClient:
             method="POST",
             url=f"{self._bap}{_BAP_ENVIRONMENTS}/{environment_id}/addAppUser?api-version={BAP_API_VERSION}",
             template=_BAP_ENVIRONMENTS + "/{environmentId}/addAppUser",
-            scope=f"{self._bap}/.default",
+            scope=self._bap_scope,
             json={"servicePrincipalAppId": application_id},
         )
         await self._http.send(call)

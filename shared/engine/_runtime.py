@@ -91,7 +91,9 @@ async def open_runtime(
             http=http,
             arm=ArmClient(http, endpoints.arm),
             graph=GraphClient(http, endpoints.graph),
-            environments=EnvironmentsClient(http, endpoints.powerplatform, endpoints.bap),
+            environments=EnvironmentsClient(
+                http, endpoints.powerplatform, endpoints.bap, bap_audience=endpoints.bap_audience
+            ),
             service_application_id=settings.azure_client_id,
         )
     finally:

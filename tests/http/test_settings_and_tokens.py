@@ -45,6 +45,12 @@ def test_endpoints_follow_the_cloud_and_honour_overrides() -> None:
     assert settings.endpoints("public").graph == "https://graph.example.test"
 
 
+def test_bap_tokens_are_for_the_power_apps_service_unless_overridden() -> None:
+    assert Settings.from_env({}).endpoints("public").bap_audience == "https://service.powerapps.com"
+    overridden = Settings.from_env({"PPMI_BAP_AUDIENCE": "https://service.example.test/"})
+    assert overridden.endpoints("usgov").bap_audience == "https://service.example.test"
+
+
 def test_the_scope_of_a_dataverse_url_is_its_origin() -> None:
     assert (
         scope_for("https://org.crm.dynamics.com/api/data/v9.2/x") == "https://org.crm.dynamics.com/.default"

@@ -8,11 +8,12 @@ from sandbox.server import Sandbox
 
 PP = "https://api.powerplatform.com"
 BAP = "https://api.bap.microsoft.com"
+BAP_TOKEN_RESOURCE = "https://service.powerapps.com"  # BAP accepts Power Apps service tokens
 BAP_ENVIRONMENTS = "/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments"
 
 
 def all_pages(sandbox: Sandbox, first_url: str, link: str) -> list[dict[str, Any]]:
-    resource = PP if first_url.startswith(PP) else BAP
+    resource = PP if first_url.startswith(PP) else BAP_TOKEN_RESOURCE
     items: list[dict[str, Any]] = []
     url: str | None = first_url
     with sandbox.client(resource) as client:
@@ -83,7 +84,7 @@ def test_bap_lists_environments_with_instance_url(sandbox: Sandbox) -> None:
 def test_bap_add_app_user_lets_that_application_into_dataverse(sandbox: Sandbox) -> None:
     environment = sandbox.control.create_environment(app_users=())
     newcomer = "11111111-2222-3333-4444-555555555555"
-    with sandbox.client(BAP, base_url=BAP) as client:
+    with sandbox.client(BAP_TOKEN_RESOURCE, base_url=BAP) as client:
         added = client.post(
             f"{BAP_ENVIRONMENTS}/{environment.id}/addAppUser",
             params={"api-version": "2020-10-01"},
@@ -110,7 +111,7 @@ def test_dataverse_of_a_provisioning_environment_does_not_answer_yet(sandbox: Sa
 
 def test_bap_gets_one_environment_by_id(sandbox: Sandbox) -> None:
     environment = sandbox.control.create_environment(display_name="Contoso UK", region="unitedkingdom")
-    with sandbox.client(BAP, base_url=BAP) as client:
+    with sandbox.client(BAP_TOKEN_RESOURCE, base_url=BAP) as client:
         body = client.get(f"{BAP_ENVIRONMENTS}/{environment.id}", params={"api-version": "2020-10-01"}).json()
     assert body["properties"]["displayName"] == "Contoso UK"
     assert body["properties"]["linkedEnvironmentMetadata"]["instanceUrl"].endswith(".crm11.dynamics.com/")

@@ -123,7 +123,7 @@ def test_a_tampered_token_is_refused(sandbox: Sandbox) -> None:
         (
             "https://api.bap.microsoft.com",
             "/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01",
-            "https://api.bap.microsoft.com",
+            "https://service.powerapps.com",
         ),
     ],
 )
