@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--environments", type=int, default=200)
     parser.add_argument("--baseline-environments", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=64, help="worker sessions at once")
+    parser.add_argument("--event-receivers", type=int, default=64, help="worker intake events at once")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
     args = parser.parse_args(argv)
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         environments=args.environments,
         baseline_environments=min(args.baseline_environments, args.environments),
         flags_sessions=args.sessions,
+        flags_event_receivers=args.event_receivers,
     )
     results = asyncio.run(run(settings))
     write_all(results, args.out, None if args.no_readme else README)

@@ -38,7 +38,7 @@ class WorkerFlags:
 
     time_scale: float
     sessions: int = 64
-    event_receivers: int = 16
+    event_receivers: int = 64
 
     def arguments(self) -> list[str]:
         return [

@@ -32,7 +32,7 @@ class BenchSettings:
     packages: int = 3
     baseline_environments: int = 20
     flags_sessions: int = 64
-    flags_event_receivers: int = 16
+    flags_event_receivers: int = 64
     budgets: tuple[tuple[str, float], ...] = (
         ("1", 120.0),
         ("2", 30.0),
