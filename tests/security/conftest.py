@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from sandbox.server import Sandbox
 from sandbox.state import Organization
-from shared.cli.demo import signing_certificate, write_demo_policy
-from shared.engine import Runtime, open_runtime
 from shared.http import ConnectToTransport
-from shared.policy import load_policy
-from shared.settings import Settings
+from tests.reliability.conftest import Signers, policy, policy_file, runtime, signers
 from tests.security.canary import Canary
 
-
-@dataclass(frozen=True)
-class Signers:
-    trusted: bytes
-    untrusted: bytes
-
-
-@pytest.fixture(scope="session")
-def signers() -> Signers:
-    return Signers(
-        trusted=signing_certificate("Contoso Plug-ins"), untrusted=signing_certificate("Mallory Plug-ins")
-    )
-
-
-@pytest.fixture
-def policy_file(sandbox: Sandbox, signers: Signers, tmp_path: Path) -> Path:
-    return write_demo_policy(tmp_path, sandbox.env, signers.trusted)
-
-
-@pytest.fixture
-async def runtime(sandbox: Sandbox, policy_file: Path) -> AsyncIterator[Runtime]:
-    async with open_runtime(Settings.from_env(), load_policy(policy_file)) as opened:
-        yield opened
+# The reliability suite's signers, policy and engine runtime, shared rather than copied.
+__all__ = ["Signers", "policy", "policy_file", "runtime", "signers"]
 
 
 @pytest.fixture(scope="session")
