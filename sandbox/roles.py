@@ -75,8 +75,11 @@ class RoleAssignments:
             )
         return None
 
-    def _parse(self, name: str, body: dict[str, Any]) -> tuple[str, str, str]:
-        """(roleDefinitionId, principalId, principalType) from a PUT body, or a `Refusal`."""
+    def _parse(self, scope: str, name: str, body: dict[str, Any]) -> tuple[str, str, str]:
+        """(roleDefinitionId, principalId, principalType) from a PUT body, or a `Refusal`.
+
+        A role definition named under a subscription must be under the scope's own subscription.
+        """
         if not GUID.match(name):
             raise Refusal(
                 _error(400, "InvalidRoleAssignmentId", f"The role assignment ID '{name}' is not a GUID.")
@@ -90,6 +93,17 @@ class RoleAssignments:
             raise Refusal(
                 _error(400, "InvalidRoleDefinitionId", f"The role definition ID '{role}' is not valid.")
             )
+        named_under = role.split("/")[2].lower() if role.lower().startswith("/subscriptions/") else None
+        scope_parts = scope.strip("/").split("/")
+        scope_subscription = scope_parts[1].lower() if scope_parts[0].lower() == "subscriptions" else None
+        if named_under is not None and named_under != scope_subscription:
+            raise Refusal(
+                _error(
+                    400,
+                    "RoleDefinitionDoesNotExist",
+                    f"The specified role definition with ID '{role.rsplit('/', 1)[-1]}' does not exist.",
+                )
+            )
         if not GUID.match(principal):
             raise Refusal(_error(400, "InvalidPrincipalId", "A valid principal ID must be provided."))
         problem = self._principal_problem(principal)
@@ -99,7 +113,7 @@ class RoleAssignments:
 
     async def put_assignment(self, call: Call) -> web.StreamResponse:
         scope, name = call.params.get("scope", ""), call.params["name"]
-        role, principal, principal_type = self._parse(name, await call.json_object())
+        role, principal, principal_type = self._parse(scope, name, await call.json_object())
         assignments = self.runtime.state.role_assignments
         existing = assignments.get(name.lower())
         role_id = role.rsplit("/", 1)[-1].lower()

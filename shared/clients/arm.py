@@ -218,15 +218,12 @@ class ArmClient:
         return _assignment(response.json())
 
     async def create_role_assignment(
-        self, scope: str, name: str, *, role_definition_id: str, principal_id: str, subscription_id: str
+        self, scope: str, name: str, *, role_definition_id: str, principal_id: str
     ) -> bool:
         """True when created; False when the same (scope, principal, role) already exists under any name."""
         body = {
             "properties": {
-                "roleDefinitionId": (
-                    f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/"
-                    f"{role_definition_id}"
-                ),
+                "roleDefinitionId": role_definition_path(scope, role_definition_id),
                 "principalId": principal_id,
                 "principalType": "ServicePrincipal",  # lets ARM skip the directory lookup that lags behind
             }
@@ -237,7 +234,7 @@ class ArmClient:
             "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
             ROLES_API_VERSION,
             json=body,
-            pace=(PaceKey("arm-writes-per-subscription", subscription_id),),
+            pace=_scope_write_pace(scope),
         )
         try:
             await self._http.send(call)
@@ -245,13 +242,13 @@ class ArmClient:
             return False
         return True
 
-    async def delete_role_assignment(self, scope: str, name: str, *, subscription_id: str) -> bool:
+    async def delete_role_assignment(self, scope: str, name: str) -> bool:
         call = self._call(
             "DELETE",
             f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
             "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
             ROLES_API_VERSION,
-            pace=(PaceKey("arm-writes-per-subscription", subscription_id),),
+            pace=_scope_write_pace(scope),
         )
         response = await self._http.send(call)
         return response.status_code == 200
@@ -278,6 +275,31 @@ class ArmClient:
             if not str(link).startswith(self._base + "/"):
                 raise PermanentError(f"refusing to follow a nextLink off {self._base}: {link}")
             call = replace(call, url=str(link))
+
+
+def scope_subscription(scope: str) -> str | None:
+    """The subscription a resource ID lies in; None for management-group and tenant scopes."""
+    parts = scope.strip("/").split("/")
+    if len(parts) >= 2 and parts[0].lower() == "subscriptions":
+        return parts[1]
+    return None
+
+
+def role_definition_path(scope: str, role_definition_id: str) -> str:
+    """The role definition's ID as ARM expects it for `scope`: under the scope's own subscription.
+
+    A built-in role named under another subscription than the scope's is refused, so grants on resources
+    in other subscriptions than the identity's must not reuse the identity's subscription.
+    """
+    subscription = scope_subscription(scope)
+    prefix = f"/subscriptions/{subscription}" if subscription else ""
+    return f"{prefix}/providers/Microsoft.Authorization/roleDefinitions/{role_definition_id}"
+
+
+def _scope_write_pace(scope: str) -> tuple[PaceKey, ...]:
+    """ARM write buckets are per subscription; scopes above any subscription draw from no bucket."""
+    subscription = scope_subscription(scope)
+    return (PaceKey("arm-writes-per-subscription", subscription.lower()),) if subscription else ()
 
 
 def _identity(address: IdentityAddress, body: Mapping[str, Any]) -> ManagedIdentity:

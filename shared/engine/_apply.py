@@ -159,13 +159,10 @@ async def _run(  # noqa: PLR0912 - one arm per action type reads best
                 grant.name,
                 role_definition_id=grant.role_definition_id,
                 principal_id=principal_id,
-                subscription_id=_subscription(runtime),
             )
             outcome = "created" if created else "unchanged"
         case Revoke(scope, name):
-            gone = await runtime.arm.delete_role_assignment(
-                scope, name, subscription_id=_subscription(runtime)
-            )
+            gone = await runtime.arm.delete_role_assignment(scope, name)
             outcome = "removed" if gone else "unchanged"
         case DeleteIdentity(target):
             outcome = "removed" if await runtime.arm.delete_identity(_address(target)) else "unchanged"
@@ -217,10 +214,3 @@ def _organisation(dataverse: DataverseClient | None) -> DataverseClient:
     if dataverse is None:
         raise PermanentError("this step needs the environment's Dataverse, which it does not have")
     return dataverse
-
-
-def _subscription(runtime: Runtime) -> str:
-    subscription = runtime.policy.identity.subscription_id
-    if subscription is None:
-        raise PermanentError("role grants need identity.subscriptionId in the policy")
-    return subscription

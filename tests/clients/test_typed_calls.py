@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sandbox.server import Sandbox
-from shared.clients.arm import IdentityAddress
+from shared.clients.arm import IdentityAddress, role_definition_path
 from shared.engine import Runtime
 from shared.fic import FederatedCredential
 
@@ -43,20 +43,47 @@ async def test_role_assignments_are_listed_for_their_principal(runtime: Runtime)
         name,
         role_definition_id=READER,
         principal_id=identity.principal_id,
-        subscription_id=subscription,
     )
     again = await runtime.arm.create_role_assignment(
         scope,
         "1b6f1f44-4d2a-4ec4-9a43-3f0f3c2a9e11",
         role_definition_id=READER,
         principal_id=identity.principal_id,
-        subscription_id=subscription,
     )
 
     assert (created, again) == (True, False)  # same scope, principal and role under another name: exists
     (listed,) = await runtime.arm.list_role_assignments_for_principal(scope, identity.principal_id)
     assert (listed.name, listed.role_definition_id) == (name, READER)
     assert await runtime.arm.get_role_assignment(scope, name) == listed
+
+
+async def test_a_role_is_granted_on_a_resource_in_another_subscription_than_the_identity(
+    runtime: Runtime,
+) -> None:
+    settings = runtime.policy.identity
+    address = IdentityAddress(str(settings.subscription_id), str(settings.resource_group), "ppmi-cross-sub")
+    identity, _ = await runtime.arm.create_or_update_identity(address, location="westeurope", tags={})
+    scope = "/subscriptions/5d1c0e6a-8b2f-4c3d-9e4f-0a1b2c3d4e5f/resourceGroups/rg-shared-kv"
+
+    created = await runtime.arm.create_role_assignment(
+        scope,
+        "2b6f1f44-4d2a-4ec4-9a43-3f0f3c2a9e11",
+        role_definition_id=READER,
+        principal_id=identity.principal_id,
+    )
+
+    assert created is True
+    (listed,) = await runtime.arm.list_role_assignments_for_principal(scope, identity.principal_id)
+    assert listed.role_definition_id == READER
+
+
+def test_a_role_definition_is_named_under_the_scope_s_own_subscription_or_none() -> None:
+    assert role_definition_path("/subscriptions/abc/resourceGroups/rg", READER) == (
+        f"/subscriptions/abc/providers/Microsoft.Authorization/roleDefinitions/{READER}"
+    )
+    assert role_definition_path("/providers/Microsoft.Management/managementGroups/mg", READER) == (
+        f"/providers/Microsoft.Authorization/roleDefinitions/{READER}"
+    )
 
 
 async def test_graph_fics_are_upserted_read_and_deleted(sandbox: Sandbox, runtime: Runtime) -> None:
