@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from shared.errors import PermanentError, ResourceExistsError, ResourceNotFoundError
+from shared.clients._paging import paged_items
+from shared.errors import ResourceExistsError, ResourceNotFoundError
 from shared.fic import FederatedCredential
 from shared.http import Call, HttpClient, PaceKey
 
@@ -263,18 +264,8 @@ class ArmClient:
         call = replace(call, url=f"{call.url}&$filter=principalId eq '{principal_id}'")
         return [_assignment(item) async for item in self._pages(call)]
 
-    async def _pages(self, call: Call) -> AsyncIterator[dict[str, Any]]:
-        """Follow `nextLink`, but only on the same host: a link elsewhere would receive our token."""
-        while True:
-            body = (await self._http.send(call)).json()
-            for item in body.get("value", []):
-                yield item
-            link = body.get("nextLink")
-            if not link:
-                return
-            if not str(link).startswith(self._base + "/"):
-                raise PermanentError(f"refusing to follow a nextLink off {self._base}: {link}")
-            call = replace(call, url=str(link))
+    def _pages(self, call: Call) -> AsyncIterator[dict[str, Any]]:
+        return paged_items(self._http, call, link_field="nextLink", origin=self._base)
 
 
 def scope_subscription(scope: str) -> str | None:

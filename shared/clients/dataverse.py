@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
+from shared.clients._paging import paged_items
 from shared.errors import (
     InvalidInputError,
-    PermanentError,
     PermanentServiceError,
     ResourceExistsError,
     ResourceNotFoundError,
@@ -188,16 +188,8 @@ class DataverseClient:
             template,
             Prefer=f"odata.maxpagesize={COMPONENT_PAGE_SIZE}",
         )
-        found: list[Component] = []
-        while True:
-            body = (await self._http.send(call)).json()
-            found.extend(_component(kind, item[key], item) for item in body.get("value", []))
-            link = body.get("@odata.nextLink")
-            if not link:
-                return found
-            if not str(link).startswith(f"{self.origin}{API}/"):
-                raise PermanentError(f"refusing to follow a nextLink off {self.origin}: {link}")
-            call = replace(call, url=str(link))
+        items = paged_items(self._http, call, link_field="@odata.nextLink", origin=f"{self.origin}{API}")
+        return [_component(kind, item[key], item) async for item in items]
 
     async def bind_component(self, kind: ComponentKind, component_id: str, managed_identity_id: str) -> None:
         entity_set = COMPONENT_SETS[kind]

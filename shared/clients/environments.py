@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.errors import PermanentError, ResourceNotFoundError
+from shared.clients._paging import paged_items
+from shared.errors import ResourceNotFoundError
 from shared.http import Call, HttpClient
 
 PP_API_VERSION = "2024-10-01"
@@ -54,16 +55,8 @@ class EnvironmentsClient:
     async def list_environments(self) -> list[EnvironmentInfo]:
         template = "/environmentmanagement/environments"
         call = self._call(f"{template}?api-version={PP_API_VERSION}", template)
-        found: list[EnvironmentInfo] = []
-        while True:
-            body = (await self._http.send(call)).json()
-            found.extend(_environment(item) for item in body.get("value", []))
-            link = body.get("@odata.nextLink")
-            if not link:
-                return found
-            if not str(link).startswith(self._base + "/"):
-                raise PermanentError(f"refusing to follow a nextLink off {self._base}: {link}")
-            call = self._call(str(link).removeprefix(self._base), template)
+        items = paged_items(self._http, call, link_field="@odata.nextLink", origin=self._base)
+        return [_environment(item) async for item in items]
 
     async def get_environment(self, environment_id: str) -> EnvironmentInfo | None:
         template = "/environmentmanagement/environments/{environmentId}"

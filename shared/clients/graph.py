@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from shared.clients._paging import paged_items
 from shared.clients.arm import StoredCredential, credential_from
 from shared.errors import ResourceNotFoundError
 from shared.fic import FederatedCredential
@@ -36,14 +37,8 @@ class GraphClient:
 
     async def list_federated_credentials(self, application_object_id: str) -> list[StoredCredential]:
         call = self._call("GET", _FICS.format(objectId=application_object_id), _FICS)
-        found: list[StoredCredential] = []
-        while True:
-            body = (await self._http.send(call)).json()
-            found.extend(credential_from(item) for item in body.get("value", []))
-            link = body.get("@odata.nextLink")
-            if not link or not str(link).startswith(self._base + "/"):
-                return found
-            call = self._call("GET", str(link).removeprefix(self._base), _FICS)
+        items = paged_items(self._http, call, link_field="@odata.nextLink", origin=self._base)
+        return [credential_from(item) async for item in items]
 
     async def get_federated_credential(
         self, application_object_id: str, name: str
