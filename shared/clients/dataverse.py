@@ -21,6 +21,7 @@ from shared.errors import (
 )
 from shared.http import Call, HttpClient
 from shared.policy import Policy
+from shared.telemetry import redact
 
 API = "/api/data/v9.2"
 HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
@@ -38,7 +39,7 @@ COMPONENT_SETS: dict[ComponentKind, str] = {
 def dataverse_origin(url: str, policy: Policy) -> str:
     """`https://host` of a Dataverse URL the policy allows, or `InvalidInputError` saying what is wrong."""
     parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
+    host = (parts.hostname or "").lower().rstrip(".")  # `org.crm.dynamics.com.` is the same host
     problem = None
     if parts.scheme != "https":
         problem = "is not https"
@@ -51,7 +52,10 @@ def dataverse_origin(url: str, policy: Policy) -> str:
     elif not policy.dataverse_host_allowed(host):
         problem = f"is not under an allowed host suffix ({', '.join(policy.allowed_dataverse_host_suffixes)})"
     if problem is not None:
-        raise InvalidInputError(f"the Dataverse URL {url!r} {problem}", field="url")
+        shown = url
+        if "@" in parts.netloc:  # never repeat user information: it may be a password
+            shown = parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+        raise InvalidInputError(f"the Dataverse URL {redact(shown)!r} {problem}", field="url")
     return f"https://{host}"
 
 

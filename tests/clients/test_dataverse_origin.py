@@ -31,6 +31,7 @@ def policy() -> Policy:
         ("https://contoso.crm.dynamics.com/", "https://contoso.crm.dynamics.com"),
         ("https://Contoso.CRM4.dynamics.com", "https://contoso.crm4.dynamics.com"),
         ("https://contoso.api.crm.dynamics.com/", "https://contoso.api.crm.dynamics.com"),
+        ("https://contoso.crm.dynamics.com./", "https://contoso.crm.dynamics.com"),
     ],
 )
 def test_an_allowed_dataverse_url_gives_its_origin(policy: Policy, url: str, origin: str) -> None:
@@ -58,3 +59,10 @@ def test_a_dataverse_url_off_the_allow_list_is_rejected_with_the_reason(
     with pytest.raises(InvalidInputError, match=problem) as caught:
         dataverse_origin(url, policy)
     assert caught.value.field == "url"
+
+
+def test_credentials_in_a_refused_dataverse_url_are_not_repeated(policy: Policy) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        dataverse_origin("https://svc:s3cr3t-passw0rd@contoso.crm.dynamics.com/", policy)
+    assert "s3cr3t" not in caught.value.reason
+    assert "***@contoso.crm.dynamics.com" in caught.value.reason
