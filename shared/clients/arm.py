@@ -193,6 +193,7 @@ class ArmClient:
         return response.status_code == 201
 
     async def delete_federated_credential(self, address: IdentityAddress, name: str) -> bool:
+        """True when deleted; False when it or its identity was already gone (404 ParentResourceNotFound)."""
         call = self._call(
             "DELETE",
             f"{address.path}/federatedIdentityCredentials/{quote(name)}",
@@ -200,7 +201,10 @@ class ArmClient:
             MSI_API_VERSION,
             pace=self._write_pace(address, per_identity=True),
         )
-        response = await self._http.send(call)
+        try:
+            response = await self._http.send(call)
+        except ResourceNotFoundError:
+            return False
         return response.status_code == 200
 
     # -- role assignments --------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ async def test_a_fic_is_created_read_and_deleted_on_a_managed_identity(runtime: 
     assert await runtime.arm.get_federated_credential(address, "fic-one") is None
     assert await runtime.arm.delete_identity(address) is True
     assert await runtime.arm.delete_identity(address) is False
+    assert (
+        await runtime.arm.delete_federated_credential(address, "fic-one") is False
+    )  # the parent is gone too
 
 
 async def test_role_assignments_are_listed_for_their_principal(runtime: Runtime) -> None:
