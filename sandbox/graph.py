@@ -213,7 +213,9 @@ class Graph(StandIn):
             return self._app_missing(call)
         body = await call.json_object()
         existing = self._find(application, call)
-        if existing is None and "fname" not in call.params:
+        # Without `Prefer: create-if-missing` Graph treats the PATCH as an update of an existing object.
+        creates = "create-if-missing" in call.request.headers.get("Prefer", "").lower()
+        if existing is None and ("fname" not in call.params or not creates):
             return graph_error(
                 404, "Request_ResourceNotFound", "The federated identity credential does not exist."
             )

@@ -23,7 +23,14 @@ class GraphClient:
         self._scope = f"{self._base}/.default"
 
     def _call(
-        self, method: str, path: str, template: str, *, json: object = None, pace: tuple[PaceKey, ...] = ()
+        self,
+        method: str,
+        path: str,
+        template: str,
+        *,
+        json: object = None,
+        pace: tuple[PaceKey, ...] = (),
+        headers: dict[str, str] | None = None,
     ) -> Call:
         return Call(
             service="graph",
@@ -32,6 +39,7 @@ class GraphClient:
             template=template,
             scope=self._scope,
             json=json,
+            headers=headers or {},
             pace=pace,
         )
 
@@ -53,7 +61,10 @@ class GraphClient:
     async def upsert_federated_credential(
         self, application_object_id: str, name: str, credential: FederatedCredential
     ) -> bool:
-        """PATCH by name creates or updates; True when created (201)."""
+        """PATCH by name creates or updates; True when created (201).
+
+        Graph only creates with `Prefer: create-if-missing`; without it a missing FIC is a 404.
+        """
         body = {
             "issuer": credential.issuer,
             "subject": credential.subject,
@@ -65,6 +76,7 @@ class GraphClient:
             _FIC,
             json=body,
             pace=(PaceKey("graph-writes-per-application", application_object_id),),
+            headers={"Prefer": "create-if-missing"},
         )
         response = await self._http.send(call)
         return response.status_code == 201

@@ -38,13 +38,23 @@ def test_fic_created_by_object_id_is_listed_by_app_id(graph: httpx.Client, sandb
     assert [item["subject"] for item in listed["value"]] == ["/s/1"]
 
 
-def test_patch_by_name_creates_then_updates(graph: httpx.Client, sandbox: Sandbox) -> None:
+def test_patch_by_name_with_create_if_missing_creates_then_updates(
+    graph: httpx.Client, sandbox: Sandbox
+) -> None:
     app = sandbox.control.create_application("plug-ins")
     url = f"/v1.0/applications/{app.object_id}/federatedIdentityCredentials(name='signer')"
-    created = graph.patch(url, json={k: v for k, v in fic("signer", "/s/1").items() if k != "name"})
+    body = {k: v for k, v in fic("signer", "/s/1").items() if k != "name"}
+    created = graph.patch(url, json=body, headers={"Prefer": "create-if-missing"})
     updated = graph.patch(url, json={"subject": "/s/2"})
     assert (created.status_code, updated.status_code) == (201, 204)
     assert graph.get(url).json()["subject"] == "/s/2"
+
+
+def test_patch_by_name_without_create_if_missing_only_updates(graph: httpx.Client, sandbox: Sandbox) -> None:
+    app = sandbox.control.create_application("plug-ins")
+    url = f"/v1.0/applications/{app.object_id}/federatedIdentityCredentials(name='signer')"
+    response = graph.patch(url, json={k: v for k, v in fic("signer", "/s/1").items() if k != "name"})
+    assert response.status_code == 404
 
 
 def test_duplicate_fic_name_gets_request_multiple_objects_with_same_key_value(
