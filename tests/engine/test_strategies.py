@@ -77,10 +77,7 @@ async def test_an_identity_not_tagged_as_ppmis_is_never_deleted_nor_anything_on_
     sandbox: Sandbox, runtime: Runtime
 ) -> None:
     environment = sandbox.control.create_environment(display_name="Sales")
-    address = namesake(runtime, environment.id)
-    await runtime.arm.create_or_update_identity(
-        address, location="westeurope", tags={"owner": "someone-else"}
-    )
+    address = await foreign_namesake(runtime, environment.id)
     look_alike = FederatedCredential("https://issuer.example", "subject", "api://AzureADTokenExchange")
     await runtime.arm.create_or_update_federated_credential(address, f"ppmi-{environment.id}-0", look_alike)
     before = len(sandbox.requests)
@@ -94,10 +91,7 @@ async def test_ppmi_refuses_to_take_over_an_identity_that_only_shares_its_name(
     sandbox: Sandbox, runtime: Runtime
 ) -> None:
     environment = sandbox.control.create_environment(display_name="Sales")
-    address = namesake(runtime, environment.id)
-    await runtime.arm.create_or_update_identity(
-        address, location="westeurope", tags={"owner": "someone-else"}
-    )
+    await foreign_namesake(runtime, environment.id)
     before = len(sandbox.requests)
     report = await process(event("environment.created", environment.id), runtime)
 
@@ -106,11 +100,16 @@ async def test_ppmi_refuses_to_take_over_an_identity_that_only_shares_its_name(
     assert writes(sandbox, before) == []
 
 
-def namesake(runtime: Runtime, environment_id: str) -> IdentityAddress:
+async def foreign_namesake(runtime: Runtime, environment_id: str) -> IdentityAddress:
+    """An identity someone else made under the name ppmi would give the environment's."""
     settings = runtime.policy.identity
-    return IdentityAddress(
+    address = IdentityAddress(
         str(settings.subscription_id), str(settings.resource_group), f"ppmi-{environment_id}"
     )
+    await runtime.arm.create_or_update_identity(
+        address, location="westeurope", tags={"owner": "someone-else"}
+    )
+    return address
 
 
 async def test_an_app_registration_gets_its_fics_through_graph(

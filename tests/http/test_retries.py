@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -17,6 +19,22 @@ from shared.errors import (
 )
 from shared.http import Call, HttpClient, Pacing, VirtualClock, build_transport, retry_after_seconds
 from tests.http.conftest import Reply, ScriptedServer
+
+
+@asynccontextmanager
+async def _budgeted(clock: VirtualClock, *, seconds: float) -> AsyncIterator[HttpClient]:
+    """A client without tokens whose retry budget is `seconds`."""
+    http = HttpClient(
+        transport=build_transport(None, None),
+        tokens=None,
+        pacing=Pacing(clock),
+        clock=clock,
+        retry_budget_seconds=seconds,
+    )
+    try:
+        yield http
+    finally:
+        await http.aclose()
 
 
 def _call(server: ScriptedServer, method: str = "GET") -> Call:
@@ -39,20 +57,11 @@ async def test_429_with_retry_after_is_not_retried_before_the_wait_ends(
 async def test_a_retry_after_seen_by_one_call_holds_back_the_next_call_to_that_host(
     server: ScriptedServer, clock: VirtualClock
 ) -> None:
-    http = HttpClient(
-        transport=build_transport(None, None),
-        tokens=None,
-        pacing=Pacing(clock),
-        clock=clock,
-        retry_budget_seconds=1,
-    )
     server.script = [Reply(429, {}, {"Retry-After": "30"}), Reply(200, {})]
-    try:
+    async with _budgeted(clock, seconds=1) as http:
         with pytest.raises(TransientServiceError):
             await http.send(_call(server))
         await http.send(_call(server))
-    finally:
-        await http.aclose()
     assert server.arrivals[1] - server.arrivals[0] >= 30
 
 
@@ -107,19 +116,10 @@ async def test_404_is_reported_as_not_found_without_retry(http: HttpClient, serv
 async def test_when_the_budget_is_spent_the_caller_is_told_how_long_to_wait(
     server: ScriptedServer, clock: VirtualClock
 ) -> None:
-    http = HttpClient(
-        transport=build_transport(None, None),
-        tokens=None,
-        pacing=Pacing(clock),
-        clock=clock,
-        retry_budget_seconds=10,
-    )
     server.script = [Reply(429, {}, {"Retry-After": "4"})]
-    try:
+    async with _budgeted(clock, seconds=10) as http:
         with pytest.raises(TransientServiceError) as caught:
             await http.send(_call(server))
-    finally:
-        await http.aclose()
     assert caught.value.retry_after >= 4
     assert caught.value.status == 429
     assert 2 <= len(server.arrivals) <= 3
