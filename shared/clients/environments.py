@@ -76,6 +76,7 @@ class EnvironmentsClient:
             template=_BAP_ENVIRONMENTS + "/{environmentId}/addAppUser",
             scope=self._bap_scope,
             json={"servicePrincipalAppId": application_id},
+            idempotent=True,  # adding a user who is already there changes nothing
         )
         await self._http.send(call)
 

@@ -46,10 +46,18 @@ class Call:
     headers: Mapping[str, str] = field(default_factory=dict)
     pace: tuple[PaceKey, ...] = ()
     organisation: str | None = None  # Dataverse organisation whose concurrency cap applies
+    idempotent: bool | None = (
+        None  # None: every method but POST is (ppmi's PATCHes carry If-Match / If-None-Match)
+    )
 
     @property
     def name(self) -> str:
         return f"{self.method} {self.template}"
+
+    @property
+    def repeatable(self) -> bool:
+        """Whether sending it twice is harmless, so a 5xx or a lost reply may be answered by resending."""
+        return self.idempotent if self.idempotent is not None else self.method.upper() != "POST"
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -131,6 +139,8 @@ class HttpClient:
                     reason = error.code or str(error.status)
                     if error.status is not None:
                         retry = classify(error.status, error.code)
+                    if not call.repeatable and error.status != 429:  # a 429 was refused unprocessed
+                        raise
                 delay = max(error.retry_after, self._backoff.seconds(attempt, retry, self._rng))
                 if self.clock.now() + delay > deadline:
                     error.retry_after = delay

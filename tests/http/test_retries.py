@@ -6,6 +6,7 @@ import email.utils
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import pytest
 
@@ -186,3 +187,23 @@ async def test_a_token_echoed_in_a_service_error_message_is_redacted(
     assert "c2lnbmF0dXJl" not in str(caught.value)
     assert "c2lnbmF0dXJl" not in caught.value.service_message
     assert "rejected header" in str(caught.value)
+
+
+async def test_a_post_that_failed_with_a_server_error_is_not_sent_again(
+    http: HttpClient, server: ScriptedServer
+) -> None:
+    server.script = [Reply(503), Reply(201, {"id": "second"})]
+    with pytest.raises(TransientServiceError):
+        await http.send(_call(server, "POST"))
+    assert len(server.arrivals) == 1
+
+
+async def test_a_throttled_post_or_one_declared_idempotent_is_sent_again(
+    http: HttpClient, server: ScriptedServer
+) -> None:
+    server.script = [Reply(429, {}, {"Retry-After": "1"}), Reply(503), Reply(200, {"done": 1})]
+    with pytest.raises(TransientServiceError):
+        await http.send(_call(server, "POST"))
+    idempotent = replace(_call(server, "POST"), idempotent=True)
+    assert (await http.send(idempotent)).json() == {"done": 1}
+    assert len(server.arrivals) == 3
