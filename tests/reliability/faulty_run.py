@@ -40,16 +40,21 @@ from shared.policy import Policy
 from tests.reliability.foreign import seed_foreign
 from tests.reliability.invariants import Baseline, Component, Expectation, check_invariants
 
-LOCK_SECONDS = 2.0  # short locks: a killed worker's messages come back quickly
 RESULT_TURN_SECONDS = 15.0  # below the results queue's 30 s session lock
-RUN_QUEUES: Mapping[str, QueueOptions] = {
-    EVENTS_QUEUE: QueueOptions(duplicate_detection_window=600.0, lock_duration=LOCK_SECONDS),
-    WORK_QUEUE: QueueOptions(
-        requires_session=True, duplicate_detection_window=600.0, lock_duration=LOCK_SECONDS
-    ),
-    RESULTS_QUEUE: QueueOptions(requires_session=True),
-    KEPT_QUEUE: QueueOptions(duplicate_detection_window=600.0, max_delivery_count=100),
-}
+
+
+def run_queues(lock_seconds: float) -> dict[str, QueueOptions]:
+    """ppmi's queues; short locks bring a killed worker's messages back quickly."""
+    return {
+        EVENTS_QUEUE: QueueOptions(duplicate_detection_window=600.0, lock_duration=lock_seconds),
+        WORK_QUEUE: QueueOptions(
+            requires_session=True, duplicate_detection_window=600.0, lock_duration=lock_seconds
+        ),
+        RESULTS_QUEUE: QueueOptions(requires_session=True),
+        KEPT_QUEUE: QueueOptions(duplicate_detection_window=600.0, max_delivery_count=100),
+    }
+
+
 FAULTED_SERVICES = ("arm", "graph", "dataverse", "environments", "bap")
 COUNTED_STATUSES = {
     429: "429 throttled",

@@ -16,11 +16,11 @@ from pathlib import Path
 from sandbox.server import Sandbox
 from sandbox.servicebus import ServiceBusBroker
 from shared.cli.demo import signing_certificate, write_demo_policy
-from tests.reliability.faulty_run import RUN_QUEUES, RunOptions, RunReport, RunSetup, run_under_faults
+from tests.reliability.faulty_run import RunOptions, RunReport, RunSetup, run_queues, run_under_faults
 from tests.reliability.policies import STRATEGIES, policy_with_strategy
 
 
-def parse_options(argv: list[str] | None = None) -> tuple[RunOptions, str]:
+def parse_options(argv: list[str] | None = None) -> tuple[RunOptions, str, float]:
     defaults = RunOptions()
     parser = argparse.ArgumentParser(
         prog="soak",
@@ -37,6 +37,9 @@ def parse_options(argv: list[str] | None = None) -> tuple[RunOptions, str]:
     parser.add_argument("--faults", default=defaults.faults, help="sandbox fault profile: none, chaos, azure")
     parser.add_argument("--strategy", choices=STRATEGIES, default="per-environment", help="identity strategy")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="fault seed, to replay a run")
+    parser.add_argument(
+        "--lock-seconds", type=float, default=10.0, help="queue lock duration; a killed worker's wait (10)"
+    )
     parser.add_argument("--within", type=float, default=600.0, help="seconds to wait for results per phase")
     args = parser.parse_args(argv)
     options = RunOptions(
@@ -49,17 +52,17 @@ def parse_options(argv: list[str] | None = None) -> tuple[RunOptions, str]:
         seed=args.seed,
         within_seconds=args.within,
     )
-    return options, args.strategy
+    return options, args.strategy, args.lock_seconds
 
 
-def soak(options: RunOptions, strategy: str) -> RunReport:
+def soak(options: RunOptions, strategy: str, lock_seconds: float) -> RunReport:
     with tempfile.TemporaryDirectory(prefix="ppmi-soak-") as directory:
         workdir = Path(directory)
         trusted = signing_certificate("Contoso Plug-ins")
         untrusted = signing_certificate("Fabrikam Plug-ins")
         with (
             Sandbox(state_dir=workdir / "sandbox") as sandbox,
-            ServiceBusBroker(queues=RUN_QUEUES) as broker,
+            ServiceBusBroker(queues=run_queues(lock_seconds)) as broker,
         ):
             policy_file = write_demo_policy(workdir, sandbox.env, trusted)
             policy = policy_with_strategy(sandbox, policy_file, strategy)
@@ -68,13 +71,13 @@ def soak(options: RunOptions, strategy: str) -> RunReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options, strategy = parse_options(argv)
+    options, strategy, lock_seconds = parse_options(argv)
     events = options.environments * (options.packages_per_environment + 1) + options.torn_down
     print(
         f"soak: {events} events, {strategy}, faults {options.faults}, {options.kills} worker kills",
         file=sys.stderr,
     )
-    report = soak(options, strategy)
+    report = soak(options, strategy, lock_seconds)
     print(report.summary())
     lost = report.missing or report.unexplained or report.violations
     return 1 if lost else 0

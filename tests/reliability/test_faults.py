@@ -11,12 +11,12 @@ from sandbox.server import Sandbox
 from sandbox.servicebus import ServiceBusBroker
 from shared.policy import Policy
 from tests.reliability.conftest import Signers
-from tests.reliability.faulty_run import RUN_QUEUES, RunOptions, RunSetup, run_under_faults
+from tests.reliability.faulty_run import RunOptions, RunSetup, run_queues, run_under_faults
 
 
 @pytest.fixture
 def broker() -> Iterator[ServiceBusBroker]:
-    with ServiceBusBroker(queues=RUN_QUEUES) as running:
+    with ServiceBusBroker(queues=run_queues(lock_seconds=3.0)) as running:
         yield running
 
 
