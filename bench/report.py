@@ -89,12 +89,14 @@ def _pace(item: dict[str, Any]) -> str:
     if "identity_writes" not in item:
         return f"The bound is set by {binding}; the product wrote no managed identity."
     first, last = item["first_identity_write_seconds"], item["last_identity_write_seconds"]
-    return (
+    window = (
         f"The bound is set by {binding}. The product's {item['identity_writes']} managed identity "
         f"writes ran at {item['identity_writes_per_second_while_writing']}/s between {first:g} s and "
-        f"{last:g} s; {first:g} s passed before the first write and "
-        f"{item['makespan_seconds'] - last:.1f} s after the last."
+        f"{last:g} s; {first:g} s passed before the first write"
     )
+    if not item["complete"]:
+        return window + "."
+    return f"{window} and {item['makespan_seconds'] - last:.1f} s after the last."
 
 
 def _throttle_why(item: dict[str, Any]) -> str:
