@@ -153,11 +153,23 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {target['target']} | {target['value']} | {'yes' if target['met'] else '**no**'} | "
             f"{target['why']} |"
         )
+    lines += ["", *calls_table(results["scenarios"])]
     lines += ["", "Lower bounds (model seconds; the largest term binds):", ""]
     for item in results["scenarios"]:
         terms = ", ".join(f"{name}: {seconds:g}" for name, seconds in item["lower_bound"]["terms"].items())
         lines.append(f"- {item['key']}. {terms}")
     return "\n".join(lines) + "\n"
+
+
+def calls_table(scenarios: list[dict[str, Any]]) -> list[str]:
+    """HTTP calls per finished event, by kind of call, one column per scenario."""
+    kinds = sorted({kind for item in scenarios for kind in item["calls_per_event_by_kind"]})
+    header = "| calls per event | " + " | ".join(f"{item['key']}." for item in scenarios) + " |"
+    rows = [header, "|---" * (len(scenarios) + 1) + "|"]
+    for kind in kinds:
+        counts = (item["calls_per_event_by_kind"].get(kind) for item in scenarios)
+        rows.append(f"| {kind} | " + " | ".join("" if c is None else f"{c:g}" for c in counts) + " |")
+    return rows
 
 
 def chart(results: dict[str, Any], path: Path) -> None:

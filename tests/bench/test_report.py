@@ -29,6 +29,7 @@ def scenario(key: str, **changes: Any) -> dict[str, Any]:
         "latency_p95_seconds": 90.0,
         "requests": 1000,
         "requests_per_event": 9.0,
+        "calls_per_event_by_kind": {"arm PUT userAssignedIdentities/{name}": 0.25},
         "writes": 0 if key == "3" else 40,
         "first_identity_write_seconds": 2.0,
         "last_identity_write_seconds": 100.0,
@@ -147,3 +148,15 @@ def test_the_readme_section_is_replaced_and_nothing_before_it_changes(tmp_path: 
     assert text.count("## Benchmarks") == 1
     assert "2026-11-28T08:00:00" in text
     assert "2026-11-27T12:00:00" not in text
+
+
+def test_the_calls_table_shows_each_kind_per_scenario_and_leaves_absent_ones_blank() -> None:
+    document = results(
+        scenario("1"), scenario("2"), scenario("3", calls_per_event_by_kind={"arm GET x": 1.0}), scenario("4")
+    )
+
+    table = markdown(document)
+
+    assert "| calls per event | 1. | 2. | 3. | 4. |" in table
+    assert "| arm GET x |  |  | 1 |  |" in table
+    assert "| arm PUT userAssignedIdentities/{name} | 0.25 | 0.25 |  | 0.25 |" in table
