@@ -169,6 +169,11 @@ def calls_table(scenarios: list[dict[str, Any]]) -> list[str]:
     for kind in kinds:
         counts = (item["calls_per_event_by_kind"].get(kind) for item in scenarios)
         rows.append(f"| {kind} | " + " | ".join("" if c is None else f"{c:g}" for c in counts) + " |")
+    if not all(item["complete"] for item in scenarios):
+        rows += [
+            "",
+            "Calls are per finished event: a scenario cut short routed more events than it finished.",
+        ]
     return rows
 
 
