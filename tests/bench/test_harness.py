@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.baseline import run_baseline
 from bench.model import Workload
 from bench.profile import AzureModel
 from bench.scenarios import BenchSettings, measure, open_bench
@@ -56,3 +57,23 @@ async def test_one_environment_is_provisioned_through_the_worker_and_a_reconcile
     assert package_row["_managedidentityid_value"] == other_row["_managedidentityid_value"] is not None
     assert reconciled["outcomes"] == {"succeeded": 1}
     assert reconciled["writes"] == 0
+
+
+async def test_the_naive_baseline_does_the_whole_manual_procedure() -> None:
+    bench = open_bench(SETTINGS, "per-environment", chaos=False, count=1)
+    try:
+        run = await run_baseline(bench.sandbox, bench.environments, bench.certificate, SETTINGS.model)
+        state = bench.sandbox.control.dump()
+        packages = bench.sandbox.control.rows(bench.environments[0].id, "pluginpackages")
+        (row,) = bench.sandbox.control.rows(bench.environments[0].id, "managedidentities")
+    finally:
+        bench.sandbox.stop()
+
+    (identity,) = state["identities"]
+    assert len(identity["federatedIdentityCredentials"]) == 1
+    assert row["applicationid"] == identity["properties"]["clientId"]
+    assert {package["_managedidentityid_value"] for package in packages} == {row["managedidentityid"]}
+    (grant,) = state["roleAssignments"]
+    assert grant["properties"]["principalId"] == identity["properties"]["principalId"]
+    # creating the identity and then its FIC waits for the identity's write bucket: 4 model seconds
+    assert run.seconds * SETTINGS.model.time_scale >= 1 / SETTINGS.model.identity_rates.write_per_identity
