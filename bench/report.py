@@ -118,7 +118,9 @@ def markdown(results: dict[str, Any]) -> str:
     baseline = results["baseline"]
     lines = [
         f"Run {results['started']} · time scale {results['time_scale']:g} (all times in model seconds: "
-        f"sandbox wall clock x {results['time_scale']:g}) · worker: {results['worker']}",
+        f"sandbox wall clock x {results['time_scale']:g}) · worker: {results['worker']} · machine load "
+        f"(1 min) at the end of each scenario: "
+        + ", ".join(f"{item.get('load_average_1min', '?')}" for item in results["scenarios"]),
         "",
         "| scenario | events done | makespan s | lower bound s | ÷ bound | p50 / p95 s | ÷ naive | "
         "req/event | writes | 429 | 409 | worker CPU s | peak MB |",

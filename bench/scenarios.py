@@ -106,6 +106,8 @@ async def measure(
     harness_cpu = time.process_time() - cpu_before
     return describe(run, key=key, title=title, events=len(events), workload=workload, model=model) | {
         "harness_cpu_seconds": round(harness_cpu, 2),
+        # the machine's 1-minute load at the end: above the bench's own ~1.5, others shared the cores
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "budget_seconds": settings.budget(key),
     }
 
