@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Literal
 
 from shared.clients.dataverse import ComponentKind, DataverseClient, ManagedIdentityRow, dataverse_origin
@@ -96,8 +97,19 @@ async def enrich(event: Event, runtime: Runtime) -> Enrichment:
 
 
 def trusted_signer(event: Event, runtime: Runtime) -> TrustedSigner:
-    """The policy's entry for the event's signer, or a rejection that says which signer and what to do."""
-    signer = event.signer()
+    """The policy's entry for the event's signer, or a rejection that says which signer and what to do.
+
+    An expired certificate is refused first: trusting it would not help.
+    """
+    certificate = event.certificate()
+    expiry = certificate.valid_until
+    if expiry is not None and expiry <= datetime.now(UTC):
+        raise InvalidInputError(
+            f"the signing certificate expired on {expiry:%Y-%m-%d %H:%M} UTC: a FIC for it would serve no "
+            "new plug-in; sign with a valid certificate and register the plug-in again",
+            field="data.certificate",
+        )
+    signer = certificate.signer()
     trusted = runtime.policy.trusted_signer_for(signer)
     if trusted is None:
         shown = signer.sha256_hex or signer.sha1_thumbprint or signer.subject_name or "unknown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -59,6 +60,11 @@ class CertificateReference(StrictModel):
         if self.der is not None:
             self._certificate = load_certificate(self.der)  # already proven readable by the field check
         return self
+
+    @property
+    def valid_until(self) -> datetime | None:
+        """When the certificate expires, if the event carried it (a thumbprint alone does not say)."""
+        return None if self._certificate is None else self._certificate.not_valid_after
 
     def signer(self) -> Signer:
         """Names without a certificate mean CA-issued; a bare thumbprint means self-signed."""
@@ -122,8 +128,12 @@ class Event(CloudEvent):
 
     def signer(self) -> Signer:
         """The plug-in's signer; only plug-in registration events carry one."""
+        return self.certificate().signer()
+
+    def certificate(self) -> CertificateReference:
+        """The plug-in's signing certificate as sent; only plug-in registration events carry one."""
         if isinstance(self.data, PluginAssemblyData | PluginPackageData):
-            return self.data.certificate.signer()
+            return self.data.certificate
         raise ValueError(f"a {self.type} event carries no certificate")
 
 
