@@ -27,6 +27,8 @@ API = "/api/data/v9.2"
 HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
 CREDENTIAL_SOURCE_MANAGED = 2
 SUBJECT_SCOPE_ENVIRONMENT = 1
+# How Dataverse answers a function it does not offer (for this component type); 404 reads as "no such row".
+FUNCTION_NOT_OFFERED = frozenset({400, 501})
 COMPONENT_PAGE_SIZE = 500  # rows per page of a component listing (`Prefer: odata.maxpagesize`)
 
 ComponentKind = Literal["pluginassembly", "pluginpackage"]
@@ -208,14 +210,15 @@ class DataverseClient:
         await self._http.send(call)
 
     async def component_fic_subject(self, kind: ComponentKind, component_id: str) -> str | None:
-        """What Dataverse itself computes as the FIC subject; None when the function is not available."""
+        """What Dataverse itself computes as the FIC subject; None when it does not say.
+
+        For plug-ins the function is UNCONFIRMED: a 400, 404 or 501 means it is not offered here.
+        """
         path = f"/GetComponentManagedIdentityFIC(ComponentId={component_id},ComponentName='{quote(kind)}')"
         try:
             body = await self._get(self._call("GET", path, "/GetComponentManagedIdentityFIC(...)"))
         except PermanentServiceError as error:
-            if (
-                error.status == 400
-            ):  # the function does not take this component type (UNCONFIRMED for plug-ins)
+            if error.status in FUNCTION_NOT_OFFERED:  # the function does not take this type (UNCONFIRMED)
                 return None
             raise
         if body is None:

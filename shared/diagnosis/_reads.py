@@ -84,7 +84,7 @@ async def read_dataverse(
         bound_row = None
         if found.managed_identity_id is not None and found.managed_identity_id != (row_id or "").lower():
             bound_row = _row(await dataverse.get_managed_identity(found.managed_identity_id))
-        subject = await _server_subject(dataverse, kind, component.component_id)
+        subject = await dataverse.component_fic_subject(kind, component.component_id)
         observed = ObservedComponent(found.name, found.managed_identity_id, subject)
         return DataverseState(row=row, component=observed, bound_row=bound_row)
     except PermanentServiceError as error:
@@ -95,16 +95,6 @@ async def read_dataverse(
 
 def _kind(table: str) -> ComponentKind:
     return "pluginpackage" if table == "pluginpackage" else "pluginassembly"
-
-
-async def _server_subject(dataverse: DataverseClient, kind: ComponentKind, component_id: str) -> str | None:
-    """Dataverse's own subject, when it offers the function for plug-ins (unconfirmed: 400 means no)."""
-    try:
-        return await dataverse.component_fic_subject(kind, component_id)
-    except PermanentServiceError as error:
-        if error.status in (400, 404, 501):
-            return None
-        raise
 
 
 def _row(row: ManagedIdentityRow | None) -> ObservedRow | None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.server import Sandbox
 from shared.clients.arm import IdentityAddress, role_definition_path
+from shared.clients.dataverse import DataverseClient
 from shared.engine import Runtime
 from shared.fic import FederatedCredential
+from shared.http import HttpClient
+from tests.http.conftest import Reply, ScriptedServer
 
 CREDENTIAL = FederatedCredential(
     issuer="https://login.microsoftonline.com/7f2c1900-9fd4-4b89-91d3-79a649996f0a/v2.0",
@@ -102,3 +107,15 @@ async def test_graph_fics_are_upserted_read_and_deleted(sandbox: Sandbox, runtim
     ]
     assert await graph.delete_federated_credential(application.object_id, "fic-one") is True
     assert await graph.delete_federated_credential(application.object_id, "fic-one") is False
+
+
+@pytest.mark.parametrize("status", [400, 404, 501])
+async def test_a_dataverse_without_the_subject_function_gives_no_subject_rather_than_an_error(
+    http: HttpClient, server: ScriptedServer, status: int
+) -> None:
+    server.script = [Reply(status, {"error": {"code": "0x8006088a", "message": "not offered"}})]
+    dataverse = DataverseClient(http, server.base_url)
+
+    assert (
+        await dataverse.component_fic_subject("pluginpackage", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d") is None
+    )
