@@ -310,9 +310,10 @@ class Policy(PolicyModel):
     def environment_in_scope(self, env_id: str, env_type: str | None, display_name: str | None) -> bool:
         """Exclude wins, include always counts, otherwise type and name pattern (searched) must both pass."""
         scope = self.environments
-        if env_id in scope.exclude:
+        listed = env_id.casefold()  # a GUID pasted in upper case still names the same environment
+        if listed in {entry.casefold() for entry in scope.exclude}:
             return False
-        if env_id in scope.include:
+        if listed in {entry.casefold() for entry in scope.include}:
             return True
         if scope.types is not None and (env_type or "").casefold() not in {t.casefold() for t in scope.types}:
             return False

@@ -236,6 +236,15 @@ def test_environment_scope_applies_exclude_then_include_then_type_and_name(
     assert policy.environment_in_scope(env_id, env_type, display_name) is in_scope
 
 
+def test_an_environment_listed_in_another_case_is_still_excluded_or_included() -> None:
+    environment = "7efcc31a-c410-e20e-9b95-dd448cedf653"
+    excluding = parsed(change("environments", {"exclude": [environment.upper()]}))
+    only_including = parsed(change("environments", {"types": [], "include": [environment.upper()]}))
+
+    assert not excluding.environment_in_scope(environment, "Production", "x")
+    assert only_including.environment_in_scope(environment, "Production", "x")
+
+
 def test_empty_type_list_keeps_only_included_environments() -> None:
     policy = parsed(change("environments", {"types": [], "include": ["only"]}))
 
