@@ -16,6 +16,7 @@ from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
 from shared.errors import PermanentError, TransientError
 from shared.settings import Settings
+from shared.telemetry import redact
 
 # Refresh this long before expiry so a token never expires mid-request.
 REFRESH_MARGIN_SECONDS = 300.0
@@ -72,9 +73,11 @@ class CachedTokens:
         try:
             return await self._credential.get_token(scope)
         except CredentialUnavailableError as error:
-            raise PermanentError(f"no Azure credential available for {scope}: {error.message}") from error
+            raise PermanentError(
+                f"no Azure credential available for {scope}: {redact(error.message)}"
+            ) from error
         except ClientAuthenticationError as error:
             # The token endpoint answering with an error is worth a retry: it is often a cold start.
             raise TransientError(
-                f"token request for {scope} failed: {error.message}", retry_after=1.0
+                f"token request for {scope} failed: {redact(error.message)}", retry_after=1.0
             ) from error

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
 
 from shared.auth import CachedTokens, scope_for
-from shared.errors import ConfigurationError
+from shared.errors import ConfigurationError, TransientError
 from shared.settings import Settings
 
 
@@ -88,3 +89,18 @@ async def test_a_token_close_to_expiry_is_fetched_again() -> None:
     assert await tokens.token("s") == "t1"
     now[0] = 4400.0
     assert await tokens.token("s") == "t2"
+
+
+class RefusingCredential(CountingCredential):
+    """A token endpoint whose refusal repeats the header it was sent."""
+
+    async def get_token(self, *scopes: str, **_: Any) -> AccessToken:
+        raise ClientAuthenticationError("endpoint said 400 to Authorization: Bearer abcdef0123456789secret")
+
+
+async def test_a_refused_token_request_is_reported_without_what_the_endpoint_echoed() -> None:
+    tokens = CachedTokens(RefusingCredential(lifetime=0), now=lambda: 1000.0)  # type: ignore[arg-type]
+    with pytest.raises(TransientError) as caught:
+        await tokens.token("https://management.azure.com/.default")
+    assert "abcdef0123456789secret" not in str(caught.value)
+    assert "endpoint said 400" in str(caught.value)
