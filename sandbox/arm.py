@@ -111,15 +111,15 @@ class Arm(StandIn):
             return arm_error(
                 404, "SubscriptionNotFound", f"The subscription '{subscription}' could not be found."
             )
-        identity_key = None
-        if not is_roles:
-            identity_key = (
-                f"{subscription}/{call.params.get('rg', '')}/{call.params.get('name', '*')}".lower()
-            )
+        # A list of a resource group's or subscription's identities is a subscription-level list: it is
+        # charged to the tenant and subscription buckets only, never to one identity's.
+        name = call.params.get("name")
+        identity_key = f"{subscription}/{call.params.get('rg', '')}/{name}".lower() if name else None
         faults = self.runtime.faults.profile
         throttled, kind, remaining = self.runtime.arm_throttle.admit(
             subscription=subscription,
             operation=route.operation,
+            provider=not is_roles,
             identity_key=identity_key,
             enforce=faults.rate_limits,
             time_scale=faults.time_scale,

@@ -88,11 +88,16 @@ class ArmThrottle:
         *,
         subscription: str,
         operation: str,
+        provider: bool,
         identity_key: str | None,
         enforce: bool,
         time_scale: float,
     ) -> tuple[Throttled | None, str, int]:
-        """Charge one request: (refusal or None, header kind, what is left in the subscription bucket)."""
+        """Charge one request: (refusal or None, header kind, what is left in the subscription bucket).
+
+        `provider` calls (Microsoft.ManagedIdentity) also draw from the provider's tenant and subscription
+        buckets, and from one identity's when `identity_key` names the identity the call addresses.
+        """
         now = time.monotonic()
         kind = ARM_KIND.get(operation, "reads")
         bucket = self._arm_bucket(subscription, kind, time_scale)
@@ -104,9 +109,11 @@ class ArmThrottle:
                 kind,
                 0,
             )
-        if identity_key is not None:
+        if provider:
             provider_op = "write" if operation == "action" else operation
-            scopes = (("tenant", "tenant"), ("subscription", subscription), ("identity", identity_key))
+            scopes = [("tenant", "tenant"), ("subscription", subscription)]
+            if identity_key is not None:
+                scopes.append(("identity", identity_key))
             for scope, key in scopes:
                 wait = self._provider_bucket(scope, key, provider_op, time_scale).take(now, enforce=enforce)
                 if wait:

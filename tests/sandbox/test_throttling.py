@@ -123,3 +123,22 @@ def test_a_throttled_reply_still_reports_what_is_left(
     refused = put_identity(arm, identities_url, "uami-b")
     assert refused.status_code == 429
     assert refused.headers["x-ms-ratelimit-remaining-subscription-writes"] == "0"
+
+
+def test_listing_a_resource_groups_identities_is_paced_per_subscription_not_per_identity(
+    arm: httpx.Client, identities_url: str, sandbox: Sandbox
+) -> None:
+    sandbox.set_faults("azure", services={"arm": {"latency_ms": 0, "jitter_ms": 0}})
+    lists = [arm.get(identities_url, params=MSI_VERSION).status_code for _ in range(6)]
+    assert lists == [200] * 5 + [429]  # the subscription's list bucket holds 5
+
+
+def test_listing_one_identitys_credentials_is_still_paced_per_identity(
+    arm: httpx.Client, identities_url: str, sandbox: Sandbox
+) -> None:
+    sandbox.configure(identity_rates={"write_per_identity": 1000.0})
+    sandbox.set_faults("azure", services={"arm": {"latency_ms": 0, "jitter_ms": 0}})
+    put_identity(arm, identities_url, "uami-listed")
+    credentials = f"{identities_url}/uami-listed/federatedIdentityCredentials"
+    statuses = [arm.get(credentials, params=MSI_VERSION).status_code for _ in range(2)]
+    assert statuses == [200, 429]
