@@ -93,7 +93,7 @@ class Outflow:
         record = self.receivers.get(link)
         state = delivery.remote_state
         if record is None or not state:
-            if delivery.remote_settled:
+            if delivery.settled:  # settled by the peer: settle our end too
                 delivery.settle()
             return
         outcome, reason, description = _outcome(delivery)
