@@ -9,7 +9,7 @@ from sandbox.servicebus._outflow import Outflow
 
 def _delivery_on_an_untracked_link() -> Delivery:
     link = Connection().session().sender("ppmi-work")
-    return link.delivery(b"tag-1")
+    return link.delivery("tag-1")
 
 
 def test_a_disposition_for_a_forgotten_receiver_is_ignored_without_error() -> None:
