@@ -82,11 +82,16 @@ def _demo(args: argparse.Namespace) -> int:
         results, elapsed = asyncio.run(_run(environments))
         print()
         print(_summary(sandbox, environments, results, elapsed))
+        print()
+        print(_details(sandbox, environments[0]))
+        print()
+        verified = asyncio.run(_verify_all(environments))
+        print(verified.text)
     total = time.perf_counter() - started
     expected = sum(len(e.events) for e in environments)
     succeeded = sum(1 for r in results.values() if r.data.outcome == "succeeded")
     print(f"\n{succeeded}/{expected} events succeeded in {total:.1f}s (sandbox start-up included)")
-    if succeeded != expected:
+    if succeeded != expected or not verified.healthy:
         missing = expected - len(results)
         print(
             f"ppmi demo: {expected - succeeded} event(s) did not succeed ({missing} without a result); "
@@ -276,6 +281,58 @@ def _summary(
         if result.data.outcome != "succeeded":
             lines.append(f"{result.data.event_type} {result.data.environment_id}: {result.data.reason}")
     return "\n".join(lines)
+
+
+def _details(sandbox: Sandbox, environment: DemoEnvironment) -> str:
+    """What Entra and Dataverse now hold for one environment: the FIC and the managedidentity row."""
+    state: dict[str, Any] = sandbox.control.dump()
+    identity = _identity_of(state, environment.environment_id) or {}
+    lines = [f"{environment.name}: identity {identity.get('name', '-')}"]
+    for credential in identity.get("federatedIdentityCredentials", []):
+        properties = credential.get("properties", {})
+        lines += [
+            f"  FIC {credential.get('name')}",
+            f"    issuer   {properties.get('issuer')}",
+            f"    subject  {properties.get('subject')}",
+            f"    audience {', '.join(properties.get('audiences', []))}",
+        ]
+    for row in sandbox.control.rows(environment.environment_id, "managedidentities"):
+        fields = ("applicationid", "tenantid", "credentialsource", "subjectscope", "version")
+        lines.append("  managedidentity row " + ", ".join(f"{name}={row.get(name)}" for name in fields))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Verification:
+    healthy: bool
+    text: str
+
+
+async def _verify_all(environments: list[DemoEnvironment]) -> Verification:
+    """`ppmi verify` for every environment's package: the whole chain, read back through the real clients."""
+    from shared.diagnosis import ComponentTarget, verify  # noqa: PLC0415
+    from shared.engine import open_runtime  # noqa: PLC0415
+    from shared.policy import load_policy  # noqa: PLC0415
+    from shared.settings import Settings  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    lines: list[str] = []
+    healthy = True
+    async with open_runtime(settings, load_policy(settings.require_policy_file())) as runtime:
+        for environment in environments:
+            report = await verify(
+                runtime,
+                environment.environment_id,
+                component=ComponentTarget("pluginpackage", environment.package_id),
+            )
+            healthy = healthy and report.healthy
+            verdict = (
+                f"every link holds ({len(report.checked)} checked)"
+                if report.healthy
+                else "; ".join(f"{f.code}: {f.message}" for f in report.errors)
+            )
+            lines.append(f"ppmi verify {environment.name:<16} {verdict}")
+    return Verification(healthy, "\n".join(lines))
 
 
 def _identity_of(state: dict[str, Any], environment_id: str) -> dict[str, Any] | None:
