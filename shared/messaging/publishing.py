@@ -6,8 +6,9 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from azure.servicebus.aio import ServiceBusClient
+from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
 
 from shared.events import Event, EventValidationError, ResultEvent, parse_result
 from shared.messaging.envelope import EVENTS_QUEUE, NO_KEEP_ALIVE, RESULTS_QUEUE, OutgoingMessage
@@ -58,7 +59,11 @@ async def wait_for_results(
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            batch = await receiver.receive_messages(max_message_count=1, max_wait_time=min(remaining, 5.0))
+            # The session lock (a minute on ppmi-results) is shorter than a publisher may wait: keep it.
+            await receiver.session.renew_lock()
+            batch = await receiver.receive_messages(
+                max_message_count=1, max_wait_time=min(remaining, _lock_margin(receiver), 5.0)
+            )
             for message in batch:
                 try:
                     result = parse_result(b"".join(message.body))
@@ -69,3 +74,11 @@ async def wait_for_results(
                 if result.data.event_id in event_ids:
                     results[result.data.event_id] = ReceivedResult(result, time.monotonic())
     return results
+
+
+def _lock_margin(receiver: ServiceBusReceiver) -> float:
+    """Half the time left on the session lock: the next renewal comes well before it runs out."""
+    locked_until = receiver.session.locked_until_utc
+    if locked_until is None:
+        return 5.0
+    return max(0.1, (locked_until - datetime.now(UTC)).total_seconds() / 2)
