@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from shared.telemetry import redact
 
+MAX_SERVICE_MESSAGE = 1000
+
 
 class PpmiError(Exception):
     """Base of every error ppmi raises on purpose."""
@@ -66,6 +68,8 @@ class ServiceError(PpmiError):
         self.status = status
         self.code = code
         message = redact(message)  # services echo what they were sent, tokens included
+        if len(message) > MAX_SERVICE_MESSAGE:  # a stack trace in a 500 says nothing more past this
+            message = message[:MAX_SERVICE_MESSAGE] + " ..."
         self.service_message = message
         answered = f"HTTP {status}" if status is not None else "no answer"
         detail = f" {code}" if code else ""

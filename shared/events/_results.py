@@ -10,7 +10,7 @@ from typing import Final, Literal
 
 from pydantic import Field
 
-from shared.events._fields import EventId, Text
+from shared.events._fields import MAX_TEXT_LENGTH, EventId, Text
 from shared.events._models import EVENT_TYPES, CloudEvent, Event, StrictModel
 from shared.events._parsing import EventValidationError, validate_json
 from shared.events._quoting import is_quotable
@@ -80,7 +80,7 @@ def result_for(
         event_id=event.id,
         event_type=event.type,
         environment_id=event.data.environment_id,
-        reason=reason,
+        reason=None if reason is None else _fitted(reason),
         steps=steps or [],
     )
     return _result(data, subject=event.id, reply_session=event.reply_session, source=source)
@@ -95,11 +95,18 @@ def rejected_result(
         outcome="rejected",
         event_id=attributes.get("id"),
         event_type=attributes.get("type"),
-        reason=error.reason[:4000],
+        reason=_fitted(error.reason),
     )
     return _result(
         data, subject=attributes.get("id"), reply_session=attributes.get("replysession"), source=source
     )
+
+
+def _fitted(reason: str) -> str:
+    """A reason within the result's limit: services can answer with pages of text, which must not sink it."""
+    if len(reason) <= MAX_TEXT_LENGTH:
+        return reason
+    return reason[: MAX_TEXT_LENGTH - 40] + f" ... ({len(reason)} characters in all)"
 
 
 def _readable_attributes(raw: bytes | str) -> dict[str, str]:

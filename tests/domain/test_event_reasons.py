@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from shared.events import EventValidationError, parse_event, rejected_result
+from shared.events import EventValidationError, parse_event, rejected_result, result_for
 from tests.domain.event_samples import ENVIRONMENT, sample
 
 CLIENT_SECRET = "kT9" + "8Q~" + "q2Vf.Zx7_Lm3Np0Rs-Tu5Wv8Yb1Cd4Eg6Hj"
@@ -100,3 +100,13 @@ def test_an_unknown_but_harmless_event_type_is_repeated_in_the_reason_and_the_re
 
     assert "'ppmi.environment.renamed' is unknown" in error.reason
     assert rejected_result(raw, error).data.event_type == "ppmi.environment.renamed"
+
+
+def test_a_failure_reason_longer_than_a_result_holds_is_shortened_not_refused() -> None:
+    event = parse_event(json.dumps(sample("ppmi.environment.created")))
+
+    result = result_for(event, "failed", "dataverse PATCH: HTTP 500: " + "stack frame\n" * 2000)
+
+    assert result.data.reason is not None
+    assert len(result.data.reason) <= 4096
+    assert result.data.reason.endswith("characters in all)")

@@ -207,3 +207,10 @@ async def test_a_throttled_post_or_one_declared_idempotent_is_sent_again(
     idempotent = replace(_call(server, "POST"), idempotent=True)
     assert (await http.send(idempotent)).json() == {"done": 1}
     assert len(server.arrivals) == 3
+
+
+async def test_a_service_message_of_pages_is_cut_short(http: HttpClient, server: ScriptedServer) -> None:
+    server.script = [Reply(400, {"error": {"code": "0x80040203", "message": "trace line\n" * 5000}})]
+    with pytest.raises(PermanentServiceError) as caught:
+        await http.send(_call(server, "PUT"))
+    assert len(caught.value.service_message) < 1100
