@@ -34,6 +34,7 @@ from shared.events import StepOutcome, StepResult
 from shared.telemetry import get_logger, redact, step_span
 
 LOG = get_logger("shared.engine")
+MAX_DETAIL_LENGTH = 1000  # a step's detail quotes service answers; the result event holds 4096 characters
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ async def ensure_identity(
 
 def _step_result(change: Change, outcome: StepOutcome) -> StepResult:
     """Details quote what services answered (a Dataverse-computed subject, say): redacted before reporting."""
-    detail = None if change.detail is None else redact(change.detail)
+    detail = None if change.detail is None else redact(change.detail)[:MAX_DETAIL_LENGTH]
     return StepResult(step=change.step, target=change.target, outcome=outcome, detail=detail)
 
 
