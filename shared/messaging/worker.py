@@ -49,6 +49,7 @@ class WorkerOptions:
     max_delivery_count: int = 10
     receive_wait_seconds: float = 1.0
     session_idle_seconds: float = 2.0
+    session_wait_seconds: float = 30.0  # how long a free session receiver waits for a session to be granted
     max_lock_renewal_seconds: float = 300.0
 
 
@@ -114,37 +115,101 @@ async def _receive_sessions(
     stats: WorkerStats,
     renewer: AutoLockRenewer,
 ) -> None:
+    closing: set[asyncio.Task[None]] = set()
+    try:
+        while not stop.is_set():
+            try:
+                receiver = await _next_session(host, options, stop)
+                if receiver is None:
+                    continue  # no session was free within the wait, or the worker is stopping
+                try:
+                    await _drain_session(
+                        receiver, host=host, options=options, stop=stop, stats=stats, renewer=renewer
+                    )
+                finally:
+                    # The SDK takes about a second to close a link; the slot takes the next session meanwhile.
+                    task = asyncio.create_task(_close_quietly(receiver))
+                    closing.add(task)
+                    task.add_done_callback(closing.discard)
+            except ServiceBusError as error:
+                log.warning("receiver.reconnecting", queue=WORK_QUEUE, error=str(error))
+                await _pause(stop, options.receive_wait_seconds)
+    finally:
+        await asyncio.gather(*closing)
+
+
+async def _next_session(
+    host: MessageHandlers, options: WorkerOptions, stop: asyncio.Event
+) -> ServiceBusReceiver | None:
+    """A receiver holding the next session with messages; None when none came within the wait or on stop.
+
+    A receiver waiting for a session costs nothing until one is free, so it waits long: re-attaching every
+    second would cost a connection each time. Stopping cancels the wait.
+    """
+    receiver = host.client.get_queue_receiver(
+        WORK_QUEUE,
+        session_id=NEXT_AVAILABLE_SESSION,
+        max_wait_time=options.session_wait_seconds,
+        keep_alive=NO_KEEP_ALIVE,
+        prefetch_count=1,
+    )
+    opening = asyncio.create_task(receiver.__aenter__())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait((opening, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not opening.done():
+        opening.cancel()
+        await asyncio.gather(opening, return_exceptions=True)
+        await _close_quietly(receiver)
+        return None
+    try:
+        opening.result()
+    except OperationTimeoutError:
+        await _close_quietly(receiver)
+        return None  # no session has messages right now
+    except ServiceBusError:
+        await _close_quietly(receiver)
+        raise
+    if receiver.session.locked_until_utc is None:
+        await _close_quietly(receiver)
+        return None
+    return receiver
+
+
+async def _drain_session(
+    receiver: ServiceBusReceiver,
+    *,
+    host: MessageHandlers,
+    options: WorkerOptions,
+    stop: asyncio.Event,
+    stats: WorkerStats,
+    renewer: AutoLockRenewer,
+) -> None:
+    renewer.register(receiver, receiver.session)
     while not stop.is_set():
-        try:
-            async with host.client.get_queue_receiver(
-                WORK_QUEUE,
-                session_id=NEXT_AVAILABLE_SESSION,
-                max_wait_time=options.receive_wait_seconds,
-                keep_alive=NO_KEEP_ALIVE,
-                prefetch_count=1,
-            ) as receiver:
-                if receiver.session.locked_until_utc is None:
-                    continue  # no session was free within the wait
-                renewer.register(receiver, receiver.session)
-                while not stop.is_set():
-                    batch = await receiver.receive_messages(
-                        max_message_count=1, max_wait_time=options.session_idle_seconds
-                    )
-                    if not batch:
-                        break  # the session is idle: release it so another identity gets a turn
-                    await _settle(
-                        receiver,
-                        message=batch[0],
-                        queue=WORK_QUEUE,
-                        handler=host.handle_provision,
-                        options=options,
-                        stats=stats,
-                    )
-        except OperationTimeoutError:
-            continue  # no session has messages right now
-        except ServiceBusError as error:
-            log.warning("receiver.reconnecting", queue=WORK_QUEUE, error=str(error))
-            await _pause(stop, options.receive_wait_seconds)
+        batch = await receiver.receive_messages(
+            max_message_count=1, max_wait_time=options.session_idle_seconds
+        )
+        if not batch:
+            return  # the session is idle: release it so another identity gets a turn
+        await _settle(
+            receiver,
+            message=batch[0],
+            queue=WORK_QUEUE,
+            handler=host.handle_provision,
+            options=options,
+            stats=stats,
+        )
+
+
+async def _close_quietly(receiver: ServiceBusReceiver) -> None:
+    """Close a receiver whose work is done; a failure to close loses nothing (locks expire on the broker)."""
+    try:
+        await receiver.close()
+    except ServiceBusError as error:
+        log.warning("receiver.close_failed", queue=WORK_QUEUE, error=str(error))
 
 
 async def _settle(

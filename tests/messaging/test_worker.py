@@ -124,3 +124,30 @@ async def test_one_session_is_handled_one_message_at_a_time_and_sessions_run_sid
     assert most_sessions_at_once == 2
     order_a = [m.message_id for m in handlers.handled if m.session_id == "identity-a"]
     assert order_a == [f"identity-a-{n}" for n in range(4)]
+
+
+async def test_a_single_session_slot_serves_identity_after_identity_and_stops_without_waiting_for_work(
+    servicebus: ServiceBusClient,
+) -> None:
+    async def quick(message: IncomingMessage) -> None:
+        return None
+
+    handlers = RecordingHandlers(servicebus, quick)
+    outbox = Outbox(servicebus)
+    await outbox.send([work(f"identity-{n}", 0) for n in range(3)])
+    one_slot = WorkerOptions(
+        sessions=1,
+        event_receivers=1,
+        receive_wait_seconds=0.2,
+        session_idle_seconds=0.2,
+        session_wait_seconds=60,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(handlers, one_slot, stop))
+    await until(lambda: len(handlers.handled) == 3)
+    stop.set()
+    stats = await asyncio.wait_for(task, 10)  # far less than the 60 s a free slot waits for a session
+    await outbox.close()
+
+    assert sorted(m.session_id or "" for m in handlers.handled) == [f"identity-{n}" for n in range(3)]
+    assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 3}
