@@ -12,7 +12,19 @@ from shared.clients.arm import ArmClient
 from shared.clients.dataverse import DataverseClient
 from shared.clients.environments import EnvironmentsClient
 from shared.clients.graph import GraphClient
-from shared.http import DEFAULT_RATES, Backoff, Clock, HttpClient, Pacing, Rate, SystemClock, build_transport
+from shared.http import (
+    DEFAULT_RATES,
+    PROVIDER_RATES,
+    Backoff,
+    Clock,
+    HttpClient,
+    Pacing,
+    Rate,
+    SystemClock,
+    build_transport,
+    provider_rate,
+)
+from shared.policy import Pacing as PolicyPacing
 from shared.policy import Policy
 from shared.settings import Settings
 
@@ -39,18 +51,26 @@ class Runtime:
         return self._locks.setdefault(key, asyncio.Lock())
 
 
-def pacing_rates(policy: Policy) -> dict[str, Rate]:
-    limits = policy.pacing
+def pacing_rates(limits: PolicyPacing) -> dict[str, Rate]:
+    """The policy's limits; the provider's reads, lists and deletes follow its write limits in proportion.
+
+    The policy names the provider's write limits only; a deployment whose limits differ from the
+    documented ones (or a time-scaled sandbox) has every operation's limit scaled alike.
+    """
+    per_subscription = (
+        limits.managed_identity_writes_per_subscription_per_second
+        / PROVIDER_RATES["managed-identity-writes-per-subscription"]
+    )
+    per_identity = (
+        limits.managed_identity_writes_per_identity_per_second
+        / PROVIDER_RATES["managed-identity-writes-per-identity"]
+    )
     return {
         **DEFAULT_RATES,
-        "managed-identity-writes-per-subscription": Rate(
-            limits.managed_identity_writes_per_subscription_per_second,
-            max(1.0, 5 * limits.managed_identity_writes_per_subscription_per_second),
-        ),
-        "managed-identity-writes-per-identity": Rate(
-            limits.managed_identity_writes_per_identity_per_second,
-            max(1.0, 20 * limits.managed_identity_writes_per_identity_per_second),
-        ),
+        **{
+            kind: provider_rate(kind, per_identity if kind.endswith("-per-identity") else per_subscription)
+            for kind in PROVIDER_RATES
+        },
         "arm-writes-per-subscription": Rate(limits.arm_writes_per_second, float(limits.arm_write_burst)),
     }
 
@@ -75,7 +95,7 @@ async def open_runtime(
         tokens=tokens,
         pacing=Pacing(
             chosen_clock,
-            rates=pacing_rates(policy),
+            rates=pacing_rates(policy.pacing),
             dataverse_concurrency=policy.pacing.dataverse_concurrency_per_organization,
         ),
         clock=chosen_clock,

@@ -2,11 +2,22 @@
 
 from shared.http._client import Backoff, Call, HttpClient, retry_after_seconds
 from shared.http._clock import Clock, SystemClock, VirtualClock
-from shared.http._pacing import DEFAULT_RATES, PaceKey, Pacing, Rate, TokenBucket
+from shared.http._pacing import (
+    DEFAULT_RATES,
+    PROVIDER_RATES,
+    PaceKey,
+    Pacing,
+    Rate,
+    TokenBucket,
+    call_pace,
+    provider_pace,
+    provider_rate,
+)
 from shared.http._transport import ConnectToTransport, build_transport, tls_context
 
 __all__ = [
     "DEFAULT_RATES",
+    "PROVIDER_RATES",
     "Backoff",
     "Call",
     "Clock",
@@ -19,6 +30,9 @@ __all__ = [
     "TokenBucket",
     "VirtualClock",
     "build_transport",
+    "call_pace",
+    "provider_pace",
+    "provider_rate",
     "retry_after_seconds",
     "tls_context",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import httpx
 from shared.auth import TokenSource
 from shared.errors import ConfigurationError, Retry, ServiceError, TransientError, classify, service_error
 from shared.http._clock import Clock, SystemClock
-from shared.http._pacing import PaceKey, Pacing
+from shared.http._pacing import PaceKey, Pacing, call_pace
 from shared.settings import is_loopback
 from shared.telemetry import instrument_http_client, record_retry
 
@@ -150,11 +151,12 @@ class HttpClient:
                 await self.clock.sleep(delay)
 
     async def _attempt(self, call: Call, url: httpx.URL) -> httpx.Response:
-        host = url.host
-        wait = self._not_before.get(host, 0.0) - self.clock.now()
+        scope = _pause_scope(url)
+        wait = self._not_before.get(scope, 0.0) - self.clock.now()
         if wait > 0:
             await self.clock.sleep(wait)
-        for pace in call.pace:
+        paces = call_pace(call.method, url.path, call.pace)
+        for pace in paces:
             await self.pacing.bucket(pace).acquire()
         headers = dict(call.headers)
         if call.scope is not None and self._tokens is not None:
@@ -167,20 +169,24 @@ class HttpClient:
             except httpx.TransportError as error:
                 raise self._network_error(call, "ConnectionError", error) from error
         if response.is_success:
-            for pace in call.pace:
+            for pace in paces:
                 self.pacing.bucket(pace).succeeded()
             return response
-        return self._raise_for(call, host, response)
+        return self._raise_for(call, scope, paces, response)
 
-    def _raise_for(self, call: Call, host: str, response: httpx.Response) -> httpx.Response:
+    def _raise_for(
+        self, call: Call, scope: str, paces: tuple[PaceKey, ...], response: httpx.Response
+    ) -> httpx.Response:
         code, message = _error_detail(response)
         retry = classify(response.status_code, code)
         retry_after = retry_after_seconds(response.headers.get("Retry-After")) or 0.0
-        if retry_after:
-            self._not_before[host] = max(self._not_before.get(host, 0.0), self.clock.now() + retry_after)
-        if response.status_code == 429:
-            for pace in call.pace:
-                self.pacing.bucket(pace).throttled()
+        throttled = _throttled_buckets(response.status_code, code, paces)
+        for pace in throttled:
+            self.pacing.bucket(pace).throttled(retry_after)
+        if retry_after and not throttled:
+            # Nothing narrower to blame (ARM's subscription-wide 429, a 503, an unpaced service): hold back
+            # every call to the same host and subscription.
+            self._not_before[scope] = max(self._not_before.get(scope, 0.0), self.clock.now() + retry_after)
         raise service_error(
             retry,
             service=call.service,
@@ -201,3 +207,25 @@ class HttpClient:
             code=code,
             message=str(error) or code,
         )
+
+
+SUBSCRIPTION_THROTTLED = "SubscriptionRequestsThrottled"  # ARM's own bucket for the whole subscription
+_SUBSCRIPTION_IN_PATH = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+
+
+def _pause_scope(url: httpx.URL) -> str:
+    """What a `Retry-After` without a narrower bucket holds back: the host, and the subscription on ARM."""
+    subscription = _SUBSCRIPTION_IN_PATH.match(url.path)
+    return f"{url.host}/{subscription[1].lower()}" if subscription else url.host
+
+
+def _throttled_buckets(status: int, code: str, paces: tuple[PaceKey, ...]) -> tuple[PaceKey, ...]:
+    """The buckets a 429 is blamed on: the identity's when the call has one, else all of the call's.
+
+    One identity's throttling must not slow or stall the calls of every other identity; ARM's
+    subscription-wide refusal is not any bucket's, and holds back the subscription instead.
+    """
+    if status != 429 or code == SUBSCRIPTION_THROTTLED:
+        return ()
+    narrowest = tuple(pace for pace in paces if pace.per_identity)
+    return narrowest or paces
