@@ -11,11 +11,26 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sandbox.config import SandboxConfig
-from sandbox.faults import FaultProfile
-from sandbox.server import Sandbox
+if TYPE_CHECKING:
+    from types import ModuleType
+
+# The sandbox is a development dependency (aiohttp, trustme, python-qpid-proton), loaded only when this
+# command runs: every other command works where only requirements.txt is installed.
+MISSING_SANDBOX = (
+    "ppmi sandbox needs the development dependencies: "
+    "pip install -r requirements-dev.txt -c constraints.txt (or run `make sandbox`)"
+)
+
+
+def _sandbox_package() -> ModuleType:
+    try:
+        import sandbox  # noqa: PLC0415
+    except ImportError as exc:
+        raise SystemExit(f"{MISSING_SANDBOX} ({exc})") from exc
+    return sandbox
+
 
 STATE_DIR = Path(".sandbox")
 ENV_FILE = "env"
@@ -72,7 +87,7 @@ def fault_overrides(text: str) -> dict[str, Any]:
         overrides = json.loads(text)
         if not isinstance(overrides, dict):
             raise TypeError("not a JSON object")
-        FaultProfile.from_json(overrides)
+        _sandbox_package().FaultProfile.from_json(overrides)
     except (ValueError, TypeError) as exc:
         raise argparse.ArgumentTypeError(f"{exc}; expected JSON like {example}") from exc
     return overrides
@@ -107,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir.resolve()
     if args.print_env:
         return print_env(state_dir)
-    config = SandboxConfig(
+    sandbox_package = _sandbox_package()
+    config = sandbox_package.SandboxConfig(
         seed=args.seed,
         host=args.host,
         https_port=args.https_port,
@@ -124,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        sandbox = Sandbox(config, state_dir=state_dir)
+        sandbox = sandbox_package.Sandbox(config, state_dir=state_dir)
     except ValueError as exc:
         print(f"{exc}: use --host 127.0.0.1 (the default) or another loopback address.", file=sys.stderr)
         return 2

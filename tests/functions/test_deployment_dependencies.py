@@ -1,4 +1,4 @@
-"""The deployed app installs only requirements.txt: everything function_app imports must come from it."""
+"""The deployed app and the CLI install only requirements.txt: everything they import must come from it."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ DEV_ONLY_ROOTS = {"sandbox", "bench", "tests", "aiohttp", "trustme", "proton", "
 NOT_DEPENDENCIES = {"ppmi", "setuptools"}
 
 
-def _loaded_top_level_modules() -> set[str]:
-    """Top-level modules a fresh interpreter holds after importing function_app, as the worker does."""
-    script = (
-        "import json, sys, function_app; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
-    )
+def _loaded_top_level_modules(statement: str = "import function_app") -> set[str]:
+    """Top-level modules a fresh interpreter holds after `statement`, as the Functions worker sees them."""
+    report = "print(json.dumps(sorted({m.partition('.')[0] for m in sys.modules})))"
+    script = f"import json, sys; {statement}; {report}"
     out = subprocess.run(  # noqa: S603 - our own interpreter running a fixed script
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
     )
@@ -56,6 +55,11 @@ def _requirement_closure() -> set[str]:
 
 def test_function_app_imports_nothing_that_is_only_for_development() -> None:
     assert _loaded_top_level_modules() & DEV_ONLY_ROOTS == set()
+
+
+def test_the_cli_with_every_command_loads_nothing_that_is_only_for_development() -> None:
+    loaded = _loaded_top_level_modules("from shared.cli import build_parser; build_parser()")
+    assert loaded & DEV_ONLY_ROOTS == set()
 
 
 def test_every_third_party_module_the_app_imports_is_in_requirements() -> None:
