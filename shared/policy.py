@@ -263,6 +263,8 @@ class Policy(PolicyModel):
     environments: EnvironmentScope = Field(default_factory=EnvironmentScope)
     dataverse_host_suffixes: list[Annotated[str, Field(min_length=3, max_length=253)]] | None = None
     manage_application_user: bool = False
+    # Environment events delete ppmi's FICs of signers no longer trusted (never while none is trusted).
+    retire_untrusted_signers: bool = True
     pacing: Pacing = Field(default_factory=Pacing)
 
     @property

@@ -59,8 +59,8 @@ def describe(action: Action) -> Change:  # noqa: PLR0911, PLR0912 - one arm per 
             return Change("identity", target.label, "update", _columns(tags))
         case PutCredential(_, name, credential, create):
             return Change("federated-credential", name, "create" if create else "update", credential.subject)
-        case DeleteCredential(_, name):
-            return Change("federated-credential", name, "delete")
+        case DeleteCredential(_, name, reason):
+            return Change("federated-credential", name, "delete", reason)
         case CreateRow(row_id, values):
             return Change("managed-identity-row", row_id, "create", _columns(values))
         case UpdateRow(row_id, changes):

@@ -74,6 +74,17 @@ class DesiredBinding:
 
 
 @dataclass(frozen=True)
+class Retirement:
+    """Which of ppmi's FICs for the environment may go: those whose signer key the policy no longer trusts.
+
+    Environment events carry one; plug-in events, which concern a single signer, carry none.
+    """
+
+    trusted_keys: frozenset[str]
+    enabled: bool = True  # the policy's `retireUntrustedSigners`
+
+
+@dataclass(frozen=True)
 class Desired:
     """Everything one event wants to be true for one environment."""
 
@@ -84,6 +95,7 @@ class Desired:
     row_values: Mapping[str, Any] = field(default_factory=dict)
     bindings: tuple[DesiredBinding, ...] = ()
     grants: tuple[DesiredGrant, ...] = ()
+    retirement: Retirement | None = None  # None: FICs the policy does not want are left alone
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,7 @@ class PutCredential:
 class DeleteCredential:
     target: IdentityTarget
     name: str
+    reason: str | None = None  # why it goes, for `ppmi plan` and the step's detail
 
 
 @dataclass(frozen=True)

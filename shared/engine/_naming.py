@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 
@@ -54,6 +55,23 @@ def role_assignment_name(scope: str, principal_id: str, role_definition_id: str)
 def credential_prefix(environment_id: str) -> str:
     """Every FIC ppmi names for an environment starts so (see `shared.fic.federated_credential_name`)."""
     return f"ppmi-{environment_id.lower()}-"
+
+
+# A signer key is 16 lower-case hex characters; formats 0 and 1 add `-v0` / `-v1` to coexist with 2.
+_SIGNER_KEY_SUFFIX = re.compile(r"(?P<key>[0-9a-f]{16})(?:-v[01])?", re.ASCII)
+
+
+def credential_signer_key(environment_id: str, name: str) -> str | None:
+    """The signer key in a FIC name ppmi gives this environment, or None for any other name.
+
+    Only exact names count, so a hand-made `ppmi-{environmentId}-old` is never taken for ppmi's.
+    """
+    prefix = credential_prefix(environment_id)
+    lowered = name.lower()  # Entra compares FIC names without case
+    if not lowered.startswith(prefix):
+        return None
+    match = _SIGNER_KEY_SUFFIX.fullmatch(lowered[len(prefix) :])
+    return match["key"] if match else None
 
 
 def dedicated_tags(policy: Policy, environment_id: str) -> dict[str, str]:

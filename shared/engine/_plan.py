@@ -20,6 +20,7 @@ from shared.engine._model import (
     Observed,
     PutCredential,
     ResolvedIdentity,
+    Retirement,
     Revoke,
     Skip,
     TagIdentity,
@@ -28,6 +29,7 @@ from shared.engine._model import (
     VerifyRow,
     VerifySubject,
 )
+from shared.engine._naming import credential_signer_key
 from shared.errors import InvalidInputError
 
 _ROW_COLUMNS = {
@@ -42,7 +44,11 @@ _ROW_COLUMNS = {
 
 def plan(desired: Desired, observed: Observed) -> list[Action]:
     """The steps that make `observed` what `desired` says; `Unchanged` entries keep the report complete."""
-    actions: list[Action] = [*_credential_steps(desired, observed.credentials)]
+    # Retired signers go first: on an identity at Entra's FIC cap they make the room a new signer needs.
+    actions: list[Action] = [
+        *_retirement_steps(desired, observed.credentials),
+        *_credential_steps(desired, observed.credentials),
+    ]
     if desired.row_id is not None:
         actions.append(_row_step(desired.row_id, desired.row_values, observed.row))
     for binding in desired.bindings:
@@ -99,6 +105,40 @@ def _credential_steps(desired: Desired, present: Mapping[str, StoredCredential])
         else:
             steps.append(Unchanged("federated-credential", wanted.name, f"signer {wanted.signer}"))
     return steps
+
+
+def _retirement_steps(desired: Desired, present: Mapping[str, StoredCredential]) -> list[Action]:
+    """Delete ppmi's FICs for this environment whose signer the policy no longer trusts, in any format.
+
+    A FIC still holding the values of a wanted credential serves a trusted signer, whatever its name, so it
+    stays; with no signer trusted at all nothing goes: an empty list is likelier a mistake than intent.
+    """
+    retirement = desired.retirement
+    if retirement is None:
+        return []
+    steps: list[Action] = []
+    for _, stored in sorted(present.items()):
+        key = credential_signer_key(desired.environment_id, stored.name)
+        if key is None or key in retirement.trusted_keys:
+            continue
+        if any(stored.holds(wanted.credential) for wanted in desired.credentials):
+            continue
+        steps.append(_retire(desired.identity, stored.name, key, retirement))
+    return steps
+
+
+def _retire(identity: ResolvedIdentity, name: str, key: str, retirement: Retirement) -> Action:
+    untrusted = f"signer {key} is no longer trusted by the policy"
+    if not retirement.enabled:
+        return Unchanged("federated-credential", name, f"{untrusted}; kept (retireUntrustedSigners: false)")
+    if not retirement.trusted_keys:
+        return Skip(
+            "federated-credential",
+            name,
+            f"{untrusted}, but the policy trusts no signer at all, which looks like a mistake: nothing is "
+            "retired; restore trustedSigners, or delete the FIC yourself if every signer really left",
+        )
+    return DeleteCredential(identity.target, name, untrusted)
 
 
 def _row_step(row_id: str, values: Mapping[str, Any], row: ManagedIdentityRow | None) -> Action:

@@ -20,6 +20,7 @@ from shared.engine._model import (
     EnsureIdentity,
     Observed,
     ResolvedIdentity,
+    Retirement,
     Skip,
     Unchanged,
 )
@@ -208,6 +209,7 @@ async def _provision(
         row_values=row_values(policy, environment_id, identity, version),
         bindings=bindings,
         grants=grants_for(policy, environment_id, identity.principal_id) if component is None else (),
+        retirement=_retirement(runtime) if component is None else None,
     )
     observed = await _observe(desired, placement, row, runtime, dataverse, compare_subjects=version == 2)
     planned = plan(desired, observed)
@@ -224,6 +226,13 @@ async def _provision(
     if write:
         await apply(planned, runtime, dataverse, into)
     return actions
+
+
+def _retirement(runtime: Runtime) -> Retirement:
+    """Environment events make the policy's signer list the truth for ppmi's FICs; plug-in events do not."""
+    policy = runtime.policy
+    trusted = frozenset(trusted.signer.key for trusted in policy.trusted_signers)
+    return Retirement(trusted, enabled=policy.retire_untrusted_signers)
 
 
 async def _ensure(
