@@ -54,6 +54,7 @@ def test_minimal_policy_takes_the_documented_defaults() -> None:
     assert policy.identity.name_prefix == "ppmi"
     assert (policy.identity.shard_capacity, policy.identity.headroom) == (20, 2)
     assert not policy.manage_application_user
+    assert policy.retire_untrusted_signers
     assert policy.pacing.arm_write_burst == 200
     assert policy.pacing.dataverse_concurrency_per_organization == 8
     assert "crm22.dynamics.com" in policy.allowed_dataverse_host_suffixes
