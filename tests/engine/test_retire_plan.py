@@ -55,10 +55,10 @@ def observed(*credentials: StoredCredential) -> Observed:
     [
         (GONE_NAME, GONE),
         (f"{GONE_NAME}-v1", GONE),
-        (f"ppmi-{ENVIRONMENT}-{GONE}-v0", GONE),
+        (f"{GONE_NAME}-v0", GONE),
         (f"PPMI-{ENVIRONMENT.upper()}-{GONE.upper()}", GONE),
-        (f"ppmi-{ENVIRONMENT}-{GONE}-v2", None),
-        (f"ppmi-{ENVIRONMENT}-{GONE}-old", None),
+        (f"{GONE_NAME}-v2", None),
+        (f"{GONE_NAME}-old", None),
         (f"ppmi-{ENVIRONMENT}-manual", None),
         (f"ppmi-{ENVIRONMENT}-{GONE[:15]}", None),
         (f"ppmi-{ENVIRONMENT}-{GONE[:15]}g", None),
