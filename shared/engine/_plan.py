@@ -176,8 +176,12 @@ def plan_switch(
     actions: list[Action] = []
     for wanted in adopt:
         have = present.get(wanted.name.lower())
+        # A self-signed signer's v1 and v2 values are the same (h/ subject): the FIC it has already serves.
+        twin = next((stored for stored in present.values() if stored.holds(wanted.credential)), None)
         if have is not None and have.holds(wanted.credential):
             actions.append(Unchanged("federated-credential", wanted.name, f"signer {wanted.signer}"))
+        elif twin is not None:
+            actions.append(Unchanged("federated-credential", wanted.name, f"held by {twin.name}"))
         else:
             actions.append(PutCredential(target, wanted.name, wanted.credential, create=have is None))
     if row.version != version:
@@ -187,7 +191,8 @@ def plan_switch(
     actions.append(VerifyRow(row.id, version))
     keep = {wanted.name.lower() for wanted in adopt}
     for name, stored in sorted(present.items()):
-        if name not in keep and any(stored.holds(old.credential) for old in retire):
+        serves_new_format = any(stored.holds(new.credential) for new in adopt)
+        if name not in keep and not serves_new_format and any(stored.holds(old.credential) for old in retire):
             actions.append(DeleteCredential(target, stored.name))
     if target.address is not None and dict(tags) != dict(identity.tags):
         actions.append(TagIdentity(target, tags))
