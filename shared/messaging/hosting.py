@@ -7,12 +7,14 @@ The Functions app opens it lazily on the first invocation and keeps it for the l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from azure.identity import ManagedIdentityCredential
+from azure.core.credentials import TokenCredential
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.servicebus.aio import ServiceBusClient
 
 from shared.engine import Runtime, environments_in_scope, open_runtime
@@ -28,6 +30,7 @@ from shared.policy import load_policy
 from shared.settings import Settings
 from shared.telemetry import configure_telemetry
 
+APPLICATION_INSIGHTS_VARIABLE = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 Clock = Callable[[], datetime]
 Step = Callable[[IncomingMessage, Runtime, MessagingSettings, datetime], Awaitable[Disposition]]
 
@@ -36,11 +39,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def configure_process_telemetry(settings: Settings) -> None:
-    """Logs always; export to Application Insights when configured, authenticated as the app's identity."""
-    credential = (
-        ManagedIdentityCredential(client_id=settings.azure_client_id) if settings.identity_endpoint else None
-    )
+def configure_process_telemetry(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """Logs always; export to Application Insights when configured, always with Entra authentication.
+
+    The deployed Application Insights has local (key) authentication off, so export without a token is
+    refused: the app's managed identity where the platform offers one, else `DefaultAzureCredential`
+    (workload identity in Kubernetes, a developer's sign-in).
+    """
+    variables = os.environ if environ is None else environ
+    credential: TokenCredential | None = None
+    if settings.identity_endpoint:
+        credential = ManagedIdentityCredential(client_id=settings.azure_client_id)
+    elif variables.get(APPLICATION_INSIGHTS_VARIABLE):
+        credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
     configure_telemetry(credential=credential)
 
 
