@@ -43,7 +43,8 @@ _SCOPE_PLACEHOLDERS = frozenset({"subscriptionId", "resourceGroup", "environment
 
 DEFAULT_DATAVERSE_HOST_SUFFIXES: dict[Cloud, tuple[str, ...]] = {
     Cloud.PUBLIC: ("crm.dynamics.com", *(f"crm{region}.dynamics.com" for region in range(2, 23))),
-    Cloud.USGOV: ("crm.microsoftdynamics.us", "crm.appsplatform.us", "crm9.dynamics.com"),
+    # GCC (crm9.dynamics.com) uses the public values (issuer, audience, subject prefix), so it is public here.
+    Cloud.USGOV: ("crm.microsoftdynamics.us", "crm.appsplatform.us"),
     Cloud.CHINA: ("crm.dynamics.cn",),
 }
 
