@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from azure.servicebus.aio import ServiceBusClient
-from azure.servicebus.exceptions import SessionLockLostError
+from azure.servicebus.exceptions import MessageLockLostError, SessionLockLostError
 
 from bench.worker import READY
 from sandbox import RequestRecord, Sandbox
@@ -199,8 +199,8 @@ async def collect_results(
                 done=done,
                 deadline=deadline,
             )
-        except SessionLockLostError:
-            continue  # held longer than the lock: take the session again
+        except (SessionLockLostError, MessageLockLostError):
+            continue  # held longer than the lock: take the session again (its messages come back)
     return done
 
 
