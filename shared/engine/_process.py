@@ -66,6 +66,9 @@ async def enrich(event: Event, runtime: Runtime) -> Enrichment:
     policy = runtime.policy
     environment_id = event.data.environment_id
     key = identity_key(environment_id, policy)
+    if isinstance(event.data, PluginAssemblyData | PluginPackageData):
+        # Decided from the event and the policy alone: an untrusted or expired signer costs no request.
+        trusted_signer(event, runtime)
     environment = await runtime.environments.get_environment(environment_id)
     if isinstance(event, EnvironmentDeletedEvent):
         origin = None
@@ -92,8 +95,6 @@ async def enrich(event: Event, runtime: Runtime) -> Enrichment:
             retry_after=NOT_READY_RETRY_SECONDS,
         )
     origin = dataverse_origin(environment.dataverse_url, policy)
-    if isinstance(event.data, PluginAssemblyData | PluginPackageData):
-        trusted_signer(event, runtime)
     return Enrichment(environment_id, environment, origin, key)
 
 
