@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -11,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from sandbox.server import Sandbox
+from shared.cli import main
 from shared.clients.arm import IdentityAddress
 from shared.engine import Report, Runtime, open_runtime, preview
 from shared.fic import FederatedCredential, federated_credential, federated_credential_name
@@ -265,3 +267,30 @@ async def test_plan_shows_the_removal_without_writing(
     assert "no longer trusted" in (deletions[0].detail or "")
     assert planned.pending
     assert writes(sandbox, since) == []
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where `write_policy` writes, as the CLI finds it."""
+    path = tmp_path / "policy.yaml"
+    monkeypatch.setenv("PPMI_POLICY_FILE", str(path))
+    return path
+
+
+@pytest.mark.usefixtures("policy_file")
+def test_ppmi_plan_lists_the_removal_and_ppmi_apply_makes_it(
+    sandbox: Sandbox, write_policy: PolicyWriter, signers: list[bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    retired = write_policy().trusted_signers[1].signer.key
+    environment = sandbox.control.create_environment(display_name="Sales")
+    assert main(["apply", "--environment-id", environment.id]) == 0
+    write_policy(trusted=signers[:1])
+    capsys.readouterr()
+
+    assert main(["plan", "--environment-id", environment.id]) == 1  # a change is pending
+    planned = capsys.readouterr().out
+    assert main(["apply", "--environment-id", environment.id]) == 0
+
+    line = next(line for line in planned.splitlines() if f"ppmi-{environment.id}-{retired}" in line)
+    assert line.lstrip().startswith("- federated-credential")
+    assert f"ppmi-{environment.id}-{retired}" not in fic_names(sandbox)
