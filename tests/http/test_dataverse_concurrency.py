@@ -22,7 +22,7 @@ HOLD_SECONDS = (
 
 @dataclass
 class InFlightServer:
-    """Holds every request until `need` (default `CAP`) are in flight for its organisation, then a little longer.
+    """Holds each request until `need` (default `CAP`) are in flight for its organisation, then a bit longer.
 
     The organisation is the first path segment when the request names one, else the Host header.
     """
