@@ -24,7 +24,7 @@ from shared.engine._model import (
     Skip,
     Unchanged,
 )
-from shared.engine._naming import credential_prefix, identity_key
+from shared.engine._naming import credential_signer_key, identity_key
 from shared.engine._placement import Placement, find_existing, place
 from shared.engine._plan import plan, plan_removal
 from shared.engine._rebind import SUBJECT_VERSION, owned_row_ids, plan_rebind, survey_components
@@ -307,8 +307,12 @@ async def _remove(
         ):
             if await runtime.arm.get_role_assignment(grant.scope, grant.name) is not None:
                 grants[grant.name] = grant.scope
-    prefix = credential_prefix(environment_id)
-    credentials = [stored.name for name, stored in placement.credentials.items() if name.startswith(prefix)]
+    # Exact names only: a hand-made `ppmi-{environmentId}-old` on a shared identity is not ppmi's to delete.
+    credentials = [
+        stored.name
+        for name, stored in placement.credentials.items()
+        if credential_signer_key(environment_id, name) is not None
+    ]
     actions = plan_removal(
         environment_id=environment_id,
         identity=identity,
