@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.server import Sandbox
 from shared.engine import Report, Runtime, open_runtime, process
 from shared.settings import Settings
+from tests.domain.certificates import ca_issued_der
 from tests.engine.conftest import (
     FAST_BACKOFF,
     PolicyWriter,
@@ -60,10 +63,16 @@ async def test_a_second_environment_deletion_writes_nothing(sandbox: Sandbox, ru
     assert sandbox.control.rows(environment.id, "managedidentities") == []
 
 
-async def provision_on_format_1(sandbox: Sandbox, write_policy: PolicyWriter) -> str:
+@pytest.fixture
+def mixed_signers(signers: list[bytes]) -> list[bytes]:
+    """A self-signed signer (one FIC in every format) and a CA-issued one (a different FIC per format)."""
+    return [signers[0], ca_issued_der().leaf_der]
+
+
+async def provision_on_format_1(sandbox: Sandbox, write_policy: PolicyWriter, trusted: list[bytes]) -> str:
     environment = sandbox.control.create_environment(display_name="Format 1")
     async with open_runtime(
-        Settings.from_env(), write_policy(extra="formatVersion: 1"), backoff=FAST_BACKOFF
+        Settings.from_env(), write_policy(extra="formatVersion: 1", trusted=trusted), backoff=FAST_BACKOFF
     ) as runtime:
         await succeed(runtime, event("environment.created", environment.id))
     return environment.id
@@ -80,13 +89,18 @@ def fics(sandbox: Sandbox) -> list[dict[str, object]]:
     return credentials
 
 
-async def test_a_second_upgrade_changes_nothing(sandbox: Sandbox, write_policy: PolicyWriter) -> None:
-    environment_id = await provision_on_format_1(sandbox, write_policy)
+async def test_a_second_upgrade_changes_nothing(
+    sandbox: Sandbox, write_policy: PolicyWriter, mixed_signers: list[bytes]
+) -> None:
+    environment_id = await provision_on_format_1(sandbox, write_policy, mixed_signers)
+    on_format_1 = fics(sandbox)
     upgrade = event("identity.upgrade", environment_id, targetVersion=2)
-    async with open_runtime(Settings.from_env(), write_policy(), backoff=FAST_BACKOFF) as runtime:
+    policy = write_policy(trusted=mixed_signers)
+    async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
         await succeed(runtime, upgrade)
         assert row_version(sandbox, environment_id) == 2
         upgraded = fics(sandbox)
+        assert upgraded != on_format_1
 
         before = len(sandbox.requests)
         again = await succeed(runtime, upgrade)
@@ -97,14 +111,19 @@ async def test_a_second_upgrade_changes_nothing(sandbox: Sandbox, write_policy: 
     assert fics(sandbox) == upgraded
 
 
-async def test_a_second_revert_writes_nothing(sandbox: Sandbox, write_policy: PolicyWriter) -> None:
-    environment_id = await provision_on_format_1(sandbox, write_policy)
-    async with open_runtime(Settings.from_env(), write_policy(), backoff=FAST_BACKOFF) as runtime:
+async def test_a_second_revert_writes_nothing(
+    sandbox: Sandbox, write_policy: PolicyWriter, mixed_signers: list[bytes]
+) -> None:
+    environment_id = await provision_on_format_1(sandbox, write_policy, mixed_signers)
+    on_format_1 = {fic["name"] for fic in fics(sandbox)}
+    policy = write_policy(trusted=mixed_signers)
+    async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
         await succeed(runtime, event("identity.upgrade", environment_id, targetVersion=2))
         revert = event("identity.upgrade", environment_id, targetVersion=2, revert=True)
         await succeed(runtime, revert)
         assert row_version(sandbox, environment_id) == 1
         reverted = fics(sandbox)
+        assert {fic["name"] for fic in reverted} == on_format_1
 
         before = len(sandbox.requests)
         await process(revert, runtime)
