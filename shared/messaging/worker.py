@@ -157,6 +157,9 @@ async def _next_session(
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait((opening, stopping), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        opening.cancel()  # the worker itself is cancelled: leave no half-open receiver behind
+        raise
     finally:
         stopping.cancel()
     if not opening.done():
