@@ -63,6 +63,15 @@ async def switch_format(
             tags[UPGRADED_FROM_TAG] = str(current)
     else:
         previous = tags.get(UPGRADED_FROM_TAG, "")
+        current = row.version or 0
+        if placement.target.dedicated and not previous and current < CURRENT_VERSION:
+            # A revert delivered again after it was done: the row is back and the tag is gone.
+            done: list[Action] = [
+                Unchanged("managed-identity-row", row.id, f"already reverted to version {current}")
+            ]
+            if write:
+                await apply(done, runtime, dataverse, into)
+            return done
         if not placement.target.dedicated or not previous.isdigit():
             raise InvalidInputError(
                 f"environment {environment_id} has no upgrade by ppmi to revert (reverts need a "

@@ -111,7 +111,7 @@ async def test_a_second_upgrade_changes_nothing(
     assert fics(sandbox) == upgraded
 
 
-async def test_a_second_revert_writes_nothing(
+async def test_a_second_revert_succeeds_and_writes_nothing(
     sandbox: Sandbox, write_policy: PolicyWriter, mixed_signers: list[bytes]
 ) -> None:
     environment_id = await provision_on_format_1(sandbox, write_policy, mixed_signers)
@@ -126,8 +126,9 @@ async def test_a_second_revert_writes_nothing(
         assert {fic["name"] for fic in reverted} == on_format_1
 
         before = len(sandbox.requests)
-        await process(revert, runtime)
+        again = await process(revert, runtime)
 
+    assert again.outcome == "succeeded", again.reason
     assert writes(sandbox, before) == []
     assert row_version(sandbox, environment_id) == 1
     assert fics(sandbox) == reverted
