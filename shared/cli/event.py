@@ -17,7 +17,12 @@ Each file holds one CloudEvents 1.0 structured JSON event; docs/events.md lists 
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    event = subparsers.add_parser("event", help="work with ppmi event files")
+    event = subparsers.add_parser(
+        "event",
+        help="work with ppmi event files",
+        epilog="examples:\n  ppmi event validate events/*.json\n  ppmi event schema --write docs/events\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = event.add_subparsers(dest="event_command", metavar="COMMAND", required=True)
     validate = commands.add_parser(
         "validate",

@@ -41,7 +41,12 @@ def _guid(value: str) -> str:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    fic = subparsers.add_parser("fic", help="compute federated identity credential values")
+    fic = subparsers.add_parser(
+        "fic",
+        help="compute federated identity credential values",
+        epilog="examples:\n  ppmi fic show --tenant-id T --environment-id E --certificate signing.cer\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = fic.add_subparsers(dest="fic_command", metavar="COMMAND", required=True)
     show = commands.add_parser(
         "show",
