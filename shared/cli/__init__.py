@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shared.cli.schema",
     "shared.cli.verify",
     "shared.cli.provision",
+    "shared.cli.policy",
 )
 
 
