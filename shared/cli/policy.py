@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,12 +38,14 @@ examples:
   azd up
   # the same values as JSON
   ppmi policy deployment-parameters policies/prod.yaml --output json
+  # does the azd environment (as hooks see it) match the policy?
+  ppmi policy deployment-parameters --check
 
 Prints PPMI_IDENTITY_RESOURCE_GROUP, PPMI_GRANTED_ROLE_IDS and PPMI_GRANT_SCOPES (see docs/deploy.md).
 A grant scope lies in a resource group or a subscription; where {{environmentId}} is part of the
 resource group name, the subscription is used (noted on stderr).
-exit codes: {EXIT_VALID} printed, {EXIT_INVALID} invalid policy or a scope outside any subscription, \
-{EXIT_NO_FILE} no such file.
+exit codes: {EXIT_VALID} printed (or in step), {EXIT_INVALID} invalid policy, a scope outside any
+  subscription, or (--check) a mismatch; {EXIT_NO_FILE} no such file.
 """
 
 
@@ -124,6 +127,52 @@ def covering_scope(grant: RoleGrant, subscription_id: str, resource_group: str) 
     return f"{subscription}/resourceGroups/{segments[3]}", None
 
 
+def drift(parameters: DeploymentParameters, environment: Mapping[str, str]) -> list[str]:
+    """How the azd environment's values differ from what the policy needs; empty when they are in step."""
+    findings: list[str] = []
+    wanted_group = parameters.identity_resource_group
+    group = environment.get("PPMI_IDENTITY_RESOURCE_GROUP", "")
+    if wanted_group is not None and group.casefold() != wanted_group.casefold():
+        findings.append(
+            f"PPMI_IDENTITY_RESOURCE_GROUP is {group or 'not set'}, the policy's identity.resourceGroup is "
+            f"{wanted_group}: the app would get no right to create identities there"
+        )
+    roles = _json_list(environment, "PPMI_GRANTED_ROLE_IDS", findings)
+    missing_roles = [role for role in parameters.granted_role_ids if role not in roles]
+    extra_roles = sorted(roles - set(parameters.granted_role_ids))
+    if missing_roles:
+        findings.append(
+            f"PPMI_GRANTED_ROLE_IDS lacks {', '.join(missing_roles)}: assigning them would fail with 403"
+        )
+    if extra_roles:
+        findings.append(
+            f"PPMI_GRANTED_ROLE_IDS allows {', '.join(extra_roles)}, not granted by the policy: remove them"
+        )
+    scopes = _json_list(environment, "PPMI_GRANT_SCOPES", findings)
+    uncovered = [
+        scope
+        for scope in parameters.grant_scopes
+        if scope.casefold() not in scopes and "/".join(scope.split("/")[:3]).casefold() not in scopes
+    ]
+    if uncovered:
+        findings.append(
+            f"PPMI_GRANT_SCOPES lacks {', '.join(uncovered)}: role assignments there would fail with 403"
+        )
+    return findings
+
+
+def _json_list(environment: Mapping[str, str], name: str, findings: list[str]) -> set[str]:
+    """The variable's JSON array, case-folded; unset means the parameter file's default, an empty list."""
+    try:
+        values = json.loads(environment.get(name) or "[]")
+    except json.JSONDecodeError:
+        values = None
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        findings.append(f"{name} is not a JSON array of strings: {environment.get(name)!r}")
+        return set()
+    return {value.casefold() for value in values}
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser(
         "policy",
@@ -155,6 +204,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parameters.add_argument("file", nargs="?", type=Path, metavar="FILE", help=file_help)
     parameters.add_argument("--output", choices=("text", "json"), default="text")
+    parameters.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with the values in this environment (as azd hooks see them) instead of printing them",
+    )
     parameters.set_defaults(func=_deployment_parameters)
 
 
@@ -239,8 +293,24 @@ def _deployment_parameters(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     for note in parameters.notes:
         print(f"note: {note}", file=sys.stderr)
+    if args.check:
+        return _check(parameters)
     if args.output == "json":
         print(json.dumps(parameters.as_json(), indent=2))
     else:
         print("\n".join(parameters.as_azd_commands()))
     return EXIT_VALID
+
+
+def _check(parameters: DeploymentParameters) -> int:
+    findings = drift(parameters, os.environ)
+    if not findings:
+        print("deployment parameters match the policy")
+        return EXIT_VALID
+    for finding in findings:
+        print(f"mismatch: {finding}", file=sys.stderr)
+    print(
+        'set them from the policy: eval "$(ppmi policy deployment-parameters)", then azd provision',
+        file=sys.stderr,
+    )
+    return EXIT_INVALID

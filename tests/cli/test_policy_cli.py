@@ -261,3 +261,63 @@ def test_app_registration_strategy_sets_no_roles_because_the_service_grants_none
     assert code == 0
     assert azd_values(captured.out) == {"PPMI_GRANTED_ROLE_IDS": "[]", "PPMI_GRANT_SCOPES": "[]"}
     assert "grants no roles" in captured.err
+
+
+SAMPLE_ENVIRONMENT = {
+    "PPMI_IDENTITY_RESOURCE_GROUP": "rg-ppmi-identities",
+    "PPMI_GRANTED_ROLE_IDS": json.dumps([KEY_VAULT_SECRETS_USER.upper()]),
+    "PPMI_GRANT_SCOPES": json.dumps([f"/subscriptions/{SUBSCRIPTION}/resourceGroups/RG-plugin-secrets"]),
+}
+
+
+def check(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> int:
+    for name in SAMPLE_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return main(["policy", "deployment-parameters", "--check", str(SAMPLE)])
+
+
+def test_check_passes_when_the_environment_matches_the_policy_up_to_case(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert check(monkeypatch, SAMPLE_ENVIRONMENT) == 0
+    assert capsys.readouterr().out == "deployment parameters match the policy\n"
+
+
+def test_check_accepts_the_subscription_in_place_of_a_resource_group_inside_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wider = {**SAMPLE_ENVIRONMENT, "PPMI_GRANT_SCOPES": json.dumps([f"/subscriptions/{SUBSCRIPTION}"])}
+
+    assert check(monkeypatch, wider) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "finding"),
+    [
+        ({"PPMI_GRANTED_ROLE_IDS": "[]"}, f"PPMI_GRANTED_ROLE_IDS lacks {KEY_VAULT_SECRETS_USER}"),
+        (
+            {"PPMI_GRANTED_ROLE_IDS": json.dumps([KEY_VAULT_SECRETS_USER, READER])},
+            f"PPMI_GRANTED_ROLE_IDS allows {READER}, not granted by the policy",
+        ),
+        (
+            {"PPMI_GRANT_SCOPES": f'["/subscriptions/{OTHER_SUBSCRIPTION}"]'},
+            "PPMI_GRANT_SCOPES lacks /subscriptions/",
+        ),
+        ({"PPMI_GRANT_SCOPES": "rg-plugin-secrets"}, "PPMI_GRANT_SCOPES is not a JSON array"),
+        ({"PPMI_IDENTITY_RESOURCE_GROUP": ""}, "PPMI_IDENTITY_RESOURCE_GROUP is not set"),
+    ],
+)
+def test_check_names_each_mismatch_and_how_to_fix_it(
+    monkeypatch: pytest.MonkeyPatch,
+    change: dict[str, str],
+    finding: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = check(monkeypatch, {**SAMPLE_ENVIRONMENT, **change})
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"mismatch: {finding}" in err
+    assert 'eval "$(ppmi policy deployment-parameters)"' in err

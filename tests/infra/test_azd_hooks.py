@@ -1,7 +1,8 @@
-"""The azd hooks stop a deployment whose policy does not validate, with commands the CLI accepts."""
+"""The azd hooks stop a deployment whose policy does not validate or whose parameters do not match it."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -17,6 +18,14 @@ from shared.cli import build_parser
 from tests.infra.templates import REPO
 
 PLATFORMS = ("posix", "windows")
+CHECKED_HOOKS = ("preprovision", "predeploy")
+SAMPLE_PARAMETERS = {
+    "PPMI_IDENTITY_RESOURCE_GROUP": "rg-ppmi-identities",
+    "PPMI_GRANTED_ROLE_IDS": '["4633458b-17de-408a-b874-0445c86b69e6"]',
+    "PPMI_GRANT_SCOPES": json.dumps(
+        ["/subscriptions/3b1f0c2e-5d4a-4e8b-9c7d-2a1b0c9d8e7f/resourceGroups/rg-plugin-secrets"]
+    ),
+}
 # A simple command starts a line or follows `;`, `&&`, `||` or `|`.
 COMMAND_SEPARATOR = re.compile(r"\s*(?:;|&&|\|\||\|)\s*")
 
@@ -33,12 +42,17 @@ def ppmi_invocations(script: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_preprovision_validates_the_policy_on_every_platform(platform: str) -> None:
-    hook = hooks()["preprovision"][platform]
+@pytest.mark.parametrize("name", CHECKED_HOOKS)
+def test_provision_and_deploy_check_the_policy_on_every_platform(name: str, platform: str) -> None:
+    hook = hooks()[name][platform]
 
     assert hook["shell"] == ("sh" if platform == "posix" else "pwsh")
     assert hook.get("continueOnError", False) is False
-    assert [argv[:2] for argv in ppmi_invocations(hook["run"])] == [["policy", "validate"]]
+    assert [argv[:2] for argv in ppmi_invocations(hook["run"])] == [
+        ["policy", "validate"],
+        ["policy", "deployment-parameters"],
+    ]
+    assert "--check" in ppmi_invocations(hook["run"])[1]
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -67,10 +81,20 @@ def test_the_posix_hook_passes_a_valid_policy_and_stops_on_a_broken_one(tmp_path
     shutil.copy(REPO / "docs" / "policy.sample.yaml", tmp_path / "policy.yaml")
     (tmp_path / "broken.yaml").write_text("version: 1\ntenantId: nope\n")
 
-    passed = run_posix_hook(tmp_path, {})
-    stopped = run_posix_hook(tmp_path, {"PPMI_POLICY_FILE_NAME": "broken.yaml"})
+    passed = run_posix_hook(tmp_path, SAMPLE_PARAMETERS)
+    stopped = run_posix_hook(tmp_path, {**SAMPLE_PARAMETERS, "PPMI_POLICY_FILE_NAME": "broken.yaml"})
 
     assert passed.returncode == 0, passed.stderr
     assert passed.stdout.startswith("valid")
     assert stopped.returncode == 1
     assert stopped.stdout.startswith("invalid: tenantId: ")
+
+
+def test_the_posix_hook_stops_when_the_granted_roles_differ_from_the_policy(tmp_path: Path) -> None:
+    shutil.copy(REPO / "docs" / "policy.sample.yaml", tmp_path / "policy.yaml")
+
+    stopped = run_posix_hook(tmp_path, {**SAMPLE_PARAMETERS, "PPMI_GRANTED_ROLE_IDS": "[]"})
+
+    assert stopped.returncode == 1
+    assert "PPMI_GRANTED_ROLE_IDS lacks 4633458b-17de-408a-b874-0445c86b69e6" in stopped.stderr
+    assert 'eval "$(ppmi policy deployment-parameters)"' in stopped.stderr
