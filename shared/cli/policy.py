@@ -57,6 +57,8 @@ class DeploymentParameters:
     granted_role_ids: tuple[str, ...]
     grant_scopes: tuple[str, ...]
     notes: tuple[str, ...]
+    # Not a parameter: the template puts the identity group in the deployment subscription; they must agree.
+    identity_subscription_id: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -99,7 +101,9 @@ def deployment_parameters(policy: Policy) -> DeploymentParameters:
         scopes[scope] = None
         if widened:
             notes.append(f"roleGrants[{index}].scope {grant.scope}: {widened}")
-    return DeploymentParameters(identity.resource_group, tuple(roles), tuple(scopes), tuple(notes))
+    return DeploymentParameters(
+        identity.resource_group, tuple(roles), tuple(scopes), tuple(notes), identity.subscription_id
+    )
 
 
 def covering_scope(grant: RoleGrant, subscription_id: str, resource_group: str) -> tuple[str, str | None]:
@@ -130,6 +134,13 @@ def covering_scope(grant: RoleGrant, subscription_id: str, resource_group: str) 
 def drift(parameters: DeploymentParameters, environment: Mapping[str, str]) -> list[str]:
     """How the azd environment's values differ from what the policy needs; empty when they are in step."""
     findings: list[str] = []
+    subscription = environment.get("AZURE_SUBSCRIPTION_ID", "")
+    wanted_subscription = parameters.identity_subscription_id
+    if subscription and wanted_subscription and subscription.casefold() != wanted_subscription.casefold():
+        findings.append(
+            f"AZURE_SUBSCRIPTION_ID is {subscription}, the policy's identity.subscriptionId is "
+            f"{wanted_subscription}: the identity resource group is created in the deployment subscription"
+        )
     wanted_group = parameters.identity_resource_group
     group = environment.get("PPMI_IDENTITY_RESOURCE_GROUP", "")
     if wanted_group is not None and group.casefold() != wanted_group.casefold():

@@ -264,6 +264,7 @@ def test_app_registration_strategy_sets_no_roles_because_the_service_grants_none
 
 
 SAMPLE_ENVIRONMENT = {
+    "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
     "PPMI_IDENTITY_RESOURCE_GROUP": "rg-ppmi-identities",
     "PPMI_GRANTED_ROLE_IDS": json.dumps([KEY_VAULT_SECRETS_USER.upper()]),
     "PPMI_GRANT_SCOPES": json.dumps([f"/subscriptions/{SUBSCRIPTION}/resourceGroups/RG-plugin-secrets"]),
@@ -307,6 +308,7 @@ def test_check_accepts_the_subscription_in_place_of_a_resource_group_inside_it(
         ),
         ({"PPMI_GRANT_SCOPES": "rg-plugin-secrets"}, "PPMI_GRANT_SCOPES is not a JSON array"),
         ({"PPMI_IDENTITY_RESOURCE_GROUP": ""}, "PPMI_IDENTITY_RESOURCE_GROUP is not set"),
+        ({"AZURE_SUBSCRIPTION_ID": OTHER_SUBSCRIPTION}, f"AZURE_SUBSCRIPTION_ID is {OTHER_SUBSCRIPTION}"),
     ],
 )
 def test_check_names_each_mismatch_and_how_to_fix_it(
