@@ -35,7 +35,7 @@ class ManagementReply:
 
 
 class _BadRequestError(Exception):
-    pass
+    """A management request the broker refuses with status 400 and this message."""
 
 
 _DISPOSITIONS = {
