@@ -24,20 +24,20 @@ from shared.settings import Settings
 READY = "bench worker: receiving from ppmi-events and ppmi-work"
 
 
-def scale_backoff(time_scale: float) -> None:
-    """Divide the default backoff times by `time_scale` for every `HttpClient` made in this process."""
-    defaults = tuple(field.default for field in fields(Backoff))
-    Backoff.__init__.__defaults__ = tuple(float(value) / time_scale for value in defaults)  # type: ignore[arg-type]
+def scaled_backoff(time_scale: float) -> Backoff:
+    """The default retry backoff with every time divided by `time_scale`."""
+    defaults = Backoff()
+    return Backoff(**{field.name: getattr(defaults, field.name) / time_scale for field in fields(Backoff)})
 
 
-async def work(options: WorkerOptions) -> None:
+async def work(options: WorkerOptions, backoff: Backoff) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     settings = Settings.from_env()
     configure_process_telemetry(settings)
-    async with open_messaging_host(settings) as host:
+    async with open_messaging_host(settings, backoff=backoff) as host:
         print(READY, file=sys.stderr, flush=True)
         stats = await run_worker(host, options, stop)
     summary = ", ".join(f"{key}={count}" for key, count in sorted(stats.outcomes.items()))
@@ -50,13 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=WorkerOptions.sessions)
     parser.add_argument("--event-receivers", type=int, default=WorkerOptions.event_receivers)
     args = parser.parse_args(argv)
-    scale_backoff(args.time_scale)
     options = WorkerOptions(
         sessions=args.sessions,
         event_receivers=args.event_receivers,
         session_idle_seconds=WorkerOptions.session_idle_seconds / args.time_scale,
     )
-    asyncio.run(work(options))
+    asyncio.run(work(options, scaled_backoff(args.time_scale)))
     return 0
 
 

@@ -18,6 +18,7 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.servicebus.aio import ServiceBusClient
 
 from shared.engine import Runtime, environments_in_scope, open_runtime
+from shared.http import Backoff
 from shared.messaging import processing
 from shared.messaging.config import MessagingSettings
 from shared.messaging.connection import open_servicebus
@@ -92,14 +93,17 @@ class MessagingHost:
 
 @asynccontextmanager
 async def open_messaging_host(
-    settings: Settings | None = None, messaging: MessagingSettings | None = None
+    settings: Settings | None = None,
+    messaging: MessagingSettings | None = None,
+    *,
+    backoff: Backoff | None = None,
 ) -> AsyncIterator[MessagingHost]:
     """Read settings and policy, open the runtime and the Service Bus client; close all on exit."""
     settings = settings or Settings.from_env()
     messaging = messaging or MessagingSettings.from_env()
     policy = load_policy(settings.require_policy_file())
     async with AsyncExitStack() as stack:
-        runtime = await stack.enter_async_context(open_runtime(settings, policy))
+        runtime = await stack.enter_async_context(open_runtime(settings, policy, backoff=backoff))
         client = await stack.enter_async_context(open_servicebus(settings))
         outbox = Outbox(client)
         stack.push_async_callback(outbox.close)
