@@ -12,36 +12,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from dataclasses import fields
 
 from shared.http import Backoff
-from shared.messaging.hosting import configure_process_telemetry, open_messaging_host
-from shared.messaging.worker import WorkerOptions, run_worker
-from shared.settings import Settings
+from shared.messaging.serving import receiving_line, serve_until_signalled
+from shared.messaging.worker import WorkerOptions
 
-READY = "bench worker: receiving from ppmi-events and ppmi-work"
+READY = receiving_line("bench worker")
 
 
 def scaled_backoff(time_scale: float) -> Backoff:
     """The default retry backoff with every time divided by `time_scale`."""
     defaults = Backoff()
     return Backoff(**{field.name: getattr(defaults, field.name) / time_scale for field in fields(Backoff)})
-
-
-async def work(options: WorkerOptions, backoff: Backoff) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    settings = Settings.from_env()
-    configure_process_telemetry(settings)
-    async with open_messaging_host(settings, backoff=backoff) as host:
-        print(READY, file=sys.stderr, flush=True)
-        stats = await run_worker(host, options, stop)
-    summary = ", ".join(f"{key}={count}" for key, count in sorted(stats.outcomes.items()))
-    print(f"bench worker: stopped ({summary or 'no messages'})", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         event_receivers=args.event_receivers,
         session_idle_seconds=WorkerOptions.session_idle_seconds / args.time_scale,
     )
-    asyncio.run(work(options, scaled_backoff(args.time_scale)))
+    asyncio.run(serve_until_signalled("bench worker", options, backoff=scaled_backoff(args.time_scale)))
     return 0
 
 

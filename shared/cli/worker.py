@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 from shared.errors import PpmiError
-from shared.messaging.hosting import configure_process_telemetry, open_messaging_host
-from shared.messaging.worker import WorkerOptions, run_worker
-from shared.settings import Settings
-from shared.telemetry import flush_telemetry
+from shared.messaging.serving import serve_until_signalled
+from shared.messaging.worker import WorkerOptions
 
 EPILOG = """\
 examples:
@@ -56,26 +53,11 @@ def _run(args: argparse.Namespace) -> int:
         max_delivery_count=args.max_delivery_count,
     )
     try:
-        asyncio.run(_work(options))
+        asyncio.run(serve_until_signalled("ppmi worker", options))
     except PpmiError as error:
         print(f"ppmi worker: {error}", file=sys.stderr)
         return 2
     return 0
-
-
-async def _work(options: WorkerOptions) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    settings = Settings.from_env()
-    configure_process_telemetry(settings)
-    async with open_messaging_host(settings) as host:
-        print("ppmi worker: receiving from ppmi-events and ppmi-work; Ctrl-C to stop", file=sys.stderr)
-        stats = await run_worker(host, options, stop)
-    flush_telemetry()
-    summary = ", ".join(f"{key}={count}" for key, count in sorted(stats.outcomes.items())) or "no messages"
-    print(f"ppmi worker: stopped ({summary})", file=sys.stderr)
 
 
 def _positive(value: str) -> int:
