@@ -87,6 +87,14 @@ class ArmClient:
         self._base = base_url.rstrip("/")
         self._scope = f"{self._base}/.default"
 
+    @property
+    def http(self) -> HttpClient:
+        return self._http
+
+    @property
+    def base_url(self) -> str:
+        return self._base
+
     def _call(self, method: str, path: str, template: str, api: str, **extra: Any) -> Call:
         return Call(
             service="arm",

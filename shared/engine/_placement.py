@@ -2,17 +2,22 @@
 
 - per-environment: `{namePrefix}-{environmentId}`, made for that environment alone.
 - shared-pool: `{pool}-{n}`; an environment's FICs all sit on one shard (its Dataverse row points at one
-  identity); a new environment goes to the lowest-numbered shard with room for all of them, keeping
-  `headroom` slots free, else to a new shard. The choice depends only on what ARM holds, so two processes
-  that see the same state agree; events for one pool share a Service Bus session, so they do see it.
+  identity). A new environment goes to a new shard while the pool has fewer shards than the environments
+  in scope will fill (ceil(environments / environments per shard)), else to the shard with the most room
+  for all its FICs, keeping `headroom` slots free, else to a new shard. Spreading lets each shard's FIC
+  writes (one per four seconds per identity) proceed side by side. Events for one pool share a Service Bus
+  session, so one process places at a time; within its batch the held view's ledger counts the slots it
+  handed out before their FICs exist.
 - app-registration: the policy's application, through Microsoft Graph.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import ceil
 
 from shared.clients.arm import IdentityAddress, ManagedIdentity, StoredCredential
+from shared.engine._held import HeldArm, PoolLedger
 from shared.engine._model import IdentityTarget
 from shared.engine._naming import (
     POOL_TAG,
@@ -94,25 +99,94 @@ async def _place_in_pool(runtime: Runtime, environment_id: str, key: str, needed
             f"an environment needs {needed} FICs but a {pool} shard takes at most {limit} "
             "(shardCapacity - headroom); trust fewer signers or lower headroom"
         )
-    namesakes = await _pool_namesakes(runtime, pool)
-    room: Placement | None = None
-    prefix = credential_prefix(environment_id)
-    for _, identity in namesakes:
+    ledger = runtime.arm.ledger if isinstance(runtime.arm, HeldArm) else PoolLedger()
+    async with runtime.lock(f"pool-placement:{pool.lower()}"):  # one placement at a time: no slot twice
+        namesakes = await _pool_namesakes(runtime, pool)
+        shards = await _pool_shards(runtime, pool, key, namesakes, ledger=ledger, needed=needed)
+        prefix = credential_prefix(environment_id)
+        for shard in shards:
+            if ledger.holds(shard.address, prefix) or any(
+                name.startswith(prefix) for name in shard.placement.credentials
+            ):
+                return shard.placement  # the environment already lives here (or was just sent here)
+        chosen = _least_filled(shards, needed, limit)
+        if chosen is None or len(shards) < await _shards_wanted(runtime, ledger, limit // needed):
+            # past every namesake, owned or not, and every shard already handed out
+            number = max([shard.number for shard in shards] + [n for n, _ in namesakes], default=0) + 1
+            address = IdentityAddress(
+                str(settings.subscription_id), str(settings.resource_group), f"{pool}-{number}"
+            )
+            ledger.reserve(address, prefix, new=True)
+            return Placement(_pool_target(runtime, key, address), None, {})
+        ledger.reserve(chosen.address, prefix, new=False)
+        return chosen.placement
+
+
+@dataclass(frozen=True)
+class _Shard:
+    number: int
+    placement: Placement
+    taken: int  # FICs held plus the slots reserved for environments placed but not yet written
+
+    @property
+    def address(self) -> IdentityAddress:
+        return _shard_address(self.placement)
+
+
+def _shard_address(placement: Placement) -> IdentityAddress:
+    address = placement.target.address
+    if address is None:  # pragma: no cover - pool targets always have one
+        raise PermanentError(f"{placement.target.label} is not a managed identity")
+    return address
+
+
+async def _pool_shards(
+    runtime: Runtime,
+    pool: str,
+    key: str,
+    namesakes: list[tuple[int, ManagedIdentity]],
+    *,
+    ledger: PoolLedger,
+    needed: int,
+) -> list[_Shard]:
+    """ppmi's shards of `pool`, existing and placed-on-but-not-yet-created, with how full each is."""
+    shards = []
+    for number, identity in namesakes:
         if not owns_shard(identity.tags, pool):
             continue  # someone else's identity that happens to share the naming scheme
         credentials = await _credentials(runtime, identity.address)
+        taken = len(credentials) + needed * ledger.pending(identity.address, credentials)
         placement = Placement(_pool_target(runtime, key, identity.address), identity, credentials)
-        if any(name.startswith(prefix) for name in credentials):
-            return placement  # the environment already lives here
-        if room is None and len(credentials) + needed <= limit:
-            room = placement
-    if room is not None:
-        return room
-    next_number = (namesakes[-1][0] + 1) if namesakes else 1  # past every namesake, owned or not
-    address = IdentityAddress(
-        str(settings.subscription_id), str(settings.resource_group), f"{pool}-{next_number}"
-    )
-    return Placement(_pool_target(runtime, key, address), None, {})
+        shards.append(_Shard(number, placement, taken))
+    existing = {shard.number for shard in shards}
+    for address in ledger.planned.values():
+        number = pool_shard_number(pool, address.name) or 0
+        if number not in existing:
+            taken = needed * ledger.pending(address, {})
+            shards.append(_Shard(number, Placement(_pool_target(runtime, key, address), None, {}), taken))
+    return sorted(shards, key=lambda shard: shard.number)
+
+
+def _least_filled(shards: list[_Shard], needed: int, limit: int) -> _Shard | None:
+    """The shard with the most room for `needed` more FICs (the lowest number among equals), if any."""
+    with_room = [shard for shard in shards if shard.taken + needed <= limit]
+    return min(with_room, key=lambda shard: (shard.taken, shard.number), default=None)
+
+
+async def _shards_wanted(runtime: Runtime, ledger: PoolLedger, environments_per_shard: int) -> int:
+    """As many shards as the environments in scope will fill: new environments spread over them.
+
+    Spreading lets FIC writes proceed on several identities at once; each identity takes one write per
+    four seconds. Read once per held view.
+    """
+    if ledger.environments_in_scope is None:
+        policy = runtime.policy
+        ledger.environments_in_scope = sum(
+            1
+            for environment in await runtime.environments.list_environments()
+            if policy.environment_in_scope(environment.id, environment.type, environment.display_name)
+        )
+    return max(1, ceil(ledger.environments_in_scope / max(1, environments_per_shard)))
 
 
 async def _pool_namesakes(runtime: Runtime, pool: str) -> list[tuple[int, ManagedIdentity]]:

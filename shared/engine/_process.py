@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from shared.clients.dataverse import ComponentKind, DataverseClient, ManagedIden
 from shared.clients.environments import EnvironmentInfo
 from shared.engine._apply import apply, ensure_identity
 from shared.engine._desired import credentials_for, grants_for, resolved, row_id_for, row_values
+from shared.engine._held import HeldArm
 from shared.engine._model import (
     Action,
     AddApplicationUser,
@@ -126,9 +128,11 @@ def trusted_signer(event: Event, runtime: Runtime) -> TrustedSigner:
 async def process(event: Event, runtime: Runtime) -> Report:
     """Converge what `event` asks for. Raises `TransientError` only with the in-process retry budget spent."""
     steps: list[StepResult] = []
+    in_batch = isinstance(runtime.arm, HeldArm)  # the caller holds a batch of messages and one view of ARM
+    runtime = runtime.held()
     try:
         enrichment = await enrich(event, runtime)
-        async with runtime.identity_lock(enrichment.identity_key):
+        async with _event_lock(runtime, enrichment, in_batch=in_batch):
             await converge(event, enrichment, runtime, into=steps, write=True)
     except InvalidInputError as error:
         return Report("rejected", error.reason, steps)
@@ -137,6 +141,18 @@ async def process(event: Event, runtime: Runtime) -> Report:
     except PermanentError as error:
         return Report("failed", str(error), steps)
     return Report("succeeded", None, steps)
+
+
+def _event_lock(runtime: Runtime, enrichment: Enrichment, *, in_batch: bool) -> asyncio.Lock:
+    """One event at a time per identity key, except for a pool's batch: there the environment is the unit.
+
+    A batch's events share one held view, which serialises writes per shard and hands out each slot once
+    (its ledger counts what it placed), so a pool's shards are written side by side and only one
+    environment's own events need ordering. Events processed alone have a view each: one at a time.
+    """
+    if in_batch and runtime.policy.identity.strategy == "shared-pool":
+        return runtime.lock(f"environment:{enrichment.environment_id.lower()}")
+    return runtime.identity_lock(enrichment.identity_key)
 
 
 async def converge(
@@ -243,6 +259,8 @@ async def _ensure(
     target, identity = placement.target, placement.identity
     if target.address is None:
         return resolved(target, None), Unchanged("identity", target.label, "app registration")
+    if identity is None:  # another environment of this batch may have created it since placement
+        identity = await runtime.arm.get_identity(target.address)
     action: Action = Unchanged("identity", target.label)
     if identity is None:
         action = EnsureIdentity(target, create=True)

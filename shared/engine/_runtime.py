@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.auth import CachedTokens, TokenSource, credential_from
 from shared.clients.arm import ArmClient
 from shared.clients.dataverse import DataverseClient
 from shared.clients.environments import EnvironmentsClient
 from shared.clients.graph import GraphClient
+from shared.engine._held import HeldArm
 from shared.http import (
     DEFAULT_RATES,
     PROVIDER_RATES,
@@ -48,7 +49,17 @@ class Runtime:
 
     def identity_lock(self, key: str) -> asyncio.Lock:
         """Held for a whole event: FIC writes to one identity never overlap within this process."""
-        return self._locks.setdefault(key, asyncio.Lock())
+        return self.lock(f"identity-key:{key}")
+
+    def lock(self, name: str) -> asyncio.Lock:
+        """One lock per name for the whole process (every held view of this runtime shares them)."""
+        return self._locks.setdefault(name, asyncio.Lock())
+
+    def held(self) -> Runtime:
+        """This runtime with a `HeldArm`: ARM read once and kept while one batch of messages is held."""
+        if isinstance(self.arm, HeldArm):
+            return self
+        return replace(self, arm=HeldArm(self.arm, self))
 
 
 def pacing_rates(limits: PolicyPacing) -> dict[str, Rate]:
