@@ -1,4 +1,4 @@
-"""Trigger on `ppmi-work` (sessions): converge one event at a time per identity, answer on `ppmi-results`."""
+"""Trigger on `ppmi-work` (sessions, batches): converge a session's waiting events, answer on ppmi-results."""
 
 import azure.functions as func
 
@@ -10,8 +10,17 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]  # the library leaves __i
 
 @bp.function_name("provision")
 @bp.service_bus_queue_trigger(
-    arg_name="message", queue_name=WORK_QUEUE, connection=SERVICEBUS_CONNECTION, is_sessions_enabled=True
+    arg_name="messages",
+    queue_name=WORK_QUEUE,
+    connection=SERVICEBUS_CONNECTION,
+    is_sessions_enabled=True,
+    cardinality=func.Cardinality.MANY,
 )
-async def provision(message: func.ServiceBusMessage) -> None:
+async def provision(messages: list[func.ServiceBusMessage]) -> None:
     host = await process_host.get()
-    await host.handle_provision(from_function_message(message, WORK_QUEUE))
+    results = await host.handle_provision_batch([from_function_message(m, WORK_QUEUE) for m in messages])
+    for result in results:
+        if isinstance(result, BaseException):
+            # The plain binding settles a batch as a whole: the batch comes back, and every event in it is
+            # idempotent. Past the queue's MaxDeliveryCount the batch's messages are dead-lettered.
+            raise result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,6 +71,18 @@ class MessagingHost:
 
     async def handle_provision(self, message: IncomingMessage) -> Disposition:
         return await self._handle(processing.provision, message)
+
+    async def handle_provision_batch(
+        self, messages: Sequence[IncomingMessage]
+    ) -> list[Disposition | BaseException]:
+        """One session's messages held together; a message whose handling raised gets its exception back."""
+
+        async def send(disposition: Disposition) -> None:
+            await self.outbox.send(disposition.messages)
+
+        return await processing.provision_batch(
+            messages, self.runtime, self.settings, self.clock(), decided=send
+        )
 
     async def discover(self) -> int:
         """Publish `ppmi.environment.created` for environments created recently; returns how many."""

@@ -6,7 +6,8 @@ dead-letters it after the queue's max delivery count; `ppmi requeue` re-drives i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from shared.engine import Runtime, enrich, identity_key, process
@@ -56,6 +57,56 @@ async def provision(
         )
 
     return await _handle(message, settings, now, decide)
+
+
+BATCH_CONCURRENCY = 32  # environments of one batch converged side by side (a pool's batch spans many)
+
+
+async def provision_batch(
+    messages: Sequence[IncomingMessage],
+    runtime: Runtime,
+    settings: MessagingSettings,
+    now: datetime,
+    *,
+    decided: Callable[[Disposition], Awaitable[None]] | None = None,
+) -> list[Disposition | BaseException]:
+    """`provision` for the messages of one session held together, in the order given.
+
+    They share one held view of ARM (`Runtime.held`), so each identity, identity list and FIC list is read
+    once per batch, not once per event. One environment's events run in order; different environments'
+    (a pool's batch) side by side. An unexpected exception is returned in place of that message's
+    disposition, so the caller abandons that message only. `decided` (sending the disposition's messages)
+    runs as each message is decided, so an early event's answer does not wait for the whole batch.
+    """
+    held = runtime.held()
+    results: dict[int, Disposition | BaseException] = {}
+    gate = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+    async def run(group: list[int]) -> None:
+        async with gate:
+            for index in group:
+                try:
+                    disposition = await provision(messages[index], held, settings, now)
+                    if decided is not None:
+                        await decided(disposition)
+                    results[index] = disposition
+                except Exception as error:  # handed back: the host abandons this message only
+                    results[index] = error
+
+    await asyncio.gather(*(run(group) for group in _by_environment(messages)))
+    return [results[index] for index in range(len(messages))]
+
+
+def _by_environment(messages: Sequence[IncomingMessage]) -> list[list[int]]:
+    """Indexes of the messages per environment, in order; an unreadable message is a group of its own."""
+    groups: dict[str, list[int]] = {}
+    for index, message in enumerate(messages):
+        try:
+            key = parse_event(message.body).data.environment_id.lower()
+        except EventValidationError:
+            key = f"unreadable:{index}"
+        groups.setdefault(key, []).append(index)
+    return list(groups.values())
 
 
 async def _handle(

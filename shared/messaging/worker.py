@@ -1,15 +1,16 @@
 """`ppmi worker`: the Functions host's Service Bus semantics on the same queues, for local use and containers.
 
 Peek-lock; complete after the handler returns (its messages are sent by then); abandon when it raises, so the
-message comes straight back; dead-letter past the max delivery count; `ppmi-work` by session, one message at a
-time per session, `sessions` sessions at once. Stopping lets the message in hand finish.
+message comes straight back; dead-letter past the max delivery count; `ppmi-work` by session, the messages a
+session has waiting taken as one batch (up to `batch_size`, host.json's `maxMessageBatchSize`), `sessions`
+sessions at once. Stopping lets the batch in hand finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -36,6 +37,10 @@ class MessageHandlers(Protocol):
 
     async def handle_provision(self, message: IncomingMessage) -> Disposition: ...
 
+    async def handle_provision_batch(
+        self, messages: Sequence[IncomingMessage]
+    ) -> list[Disposition | BaseException]: ...
+
 
 MAX_DELIVERY_COUNT_EXCEEDED = "MaxDeliveryCountExceeded"
 
@@ -46,6 +51,7 @@ class WorkerOptions:
 
     sessions: int = 8
     event_receivers: int = 4
+    batch_size: int = 64
     max_delivery_count: int = 10
     receive_wait_seconds: float = 1.0
     session_idle_seconds: float = 2.0
@@ -193,18 +199,61 @@ async def _drain_session(
     renewer.register(receiver, receiver.session)
     while not stop.is_set():
         batch = await receiver.receive_messages(
-            max_message_count=1, max_wait_time=options.session_idle_seconds
+            max_message_count=options.batch_size, max_wait_time=options.session_idle_seconds
         )
         if not batch:
             return  # the session is idle: release it so another identity gets a turn
-        await _settle(
-            receiver,
-            message=batch[0],
-            queue=WORK_QUEUE,
-            handler=host.handle_provision,
-            options=options,
-            stats=stats,
-        )
+        await _settle_batch(receiver, batch, host=host, options=options, stats=stats)
+
+
+async def _settle_batch(
+    receiver: ServiceBusReceiver,
+    batch: list[ServiceBusReceivedMessage],
+    *,
+    host: MessageHandlers,
+    options: WorkerOptions,
+    stats: WorkerStats,
+) -> None:
+    """Handle a session's messages together; settle each as its own result says."""
+    held = []
+    for message in batch:
+        if not await _dead_lettered(receiver, message, WORK_QUEUE, options, stats):
+            held.append(message)
+    if not held:
+        return
+    try:
+        results = await host.handle_provision_batch([from_sdk_message(m, WORK_QUEUE) for m in held])
+    except Exception as error:  # the host's contract: any failure abandons, and the messages come back
+        log.exception("batch.abandoned", queue=WORK_QUEUE, messages=len(held), error=str(error))
+        results = [error] * len(held)
+    for message, result in zip(held, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error("message.abandoned", queue=WORK_QUEUE, message_id=message.message_id, error=str(result))
+            await receiver.abandon_message(message)
+            stats.count(WORK_QUEUE, "abandoned")
+        else:
+            await receiver.complete_message(message)
+            stats.count(WORK_QUEUE, result.outcome.value)
+
+
+async def _dead_lettered(
+    receiver: ServiceBusReceiver,
+    message: ServiceBusReceivedMessage,
+    queue: str,
+    options: WorkerOptions,
+    stats: WorkerStats,
+) -> bool:
+    """Dead-letter a message delivered more often than the queue allows; True when it was."""
+    delivery_count = (message.delivery_count or 0) + 1
+    if delivery_count <= options.max_delivery_count:
+        return False
+    await receiver.dead_letter_message(
+        message,
+        reason=MAX_DELIVERY_COUNT_EXCEEDED,
+        error_description=f"delivered {delivery_count - 1} times without completing",
+    )
+    stats.count(queue, "dead-lettered")
+    return True
 
 
 async def _close_quietly(receiver: ServiceBusReceiver) -> None:
@@ -224,15 +273,9 @@ async def _settle(
     options: WorkerOptions,
     stats: WorkerStats,
 ) -> None:
-    incoming = from_sdk_message(message, queue)
-    if incoming.delivery_count > options.max_delivery_count:
-        await receiver.dead_letter_message(
-            message,
-            reason=MAX_DELIVERY_COUNT_EXCEEDED,
-            error_description=f"delivered {incoming.delivery_count - 1} times without completing",
-        )
-        stats.count(queue, "dead-lettered")
+    if await _dead_lettered(receiver, message, queue, options, stats):
         return
+    incoming = from_sdk_message(message, queue)
     try:
         disposition = await handler(incoming)
     except Exception as error:  # the host's contract: any failure abandons, and the message comes back

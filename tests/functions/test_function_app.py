@@ -146,12 +146,14 @@ async def test_provision_converges_the_event_and_answers_on_the_reply_session(ap
     (work,) = app_host.broker.queue(WORK_QUEUE).messages()
 
     await trigger("provision")(
-        delivered(
-            work.body,
-            str(work.message_id),
-            session_id=work.session_id,
-            application_properties=dict(work.application_properties),
-        )
+        [
+            delivered(
+                work.body,
+                str(work.message_id),
+                session_id=work.session_id,
+                application_properties=dict(work.application_properties),
+            )
+        ]
     )
 
     (answer,) = app_host.broker.queue(RESULTS_QUEUE).messages()

@@ -59,7 +59,17 @@ def test_messages_are_completed_by_returning_because_no_handler_settles_them_its
         assert [p.annotation for p in parameters.values()] in (
             [func.ServiceBusMessage],
             ["func.ServiceBusMessage"],
+            [list[func.ServiceBusMessage]],
+            ["list[func.ServiceBusMessage]"],
         ), name
+
+
+def test_the_work_queue_is_read_in_batches_of_one_session_and_intake_one_message_at_a_time() -> None:
+    (work,) = bindings("provision")
+    (events,) = bindings("route_event")
+    assert str(work["cardinality"]).lower() == "many"
+    assert str(events.get("cardinality", "one")).lower() == "one"
+    assert 1 < SERVICE_BUS["maxMessageBatchSize"] <= 100  # a batch's writes fit well inside the lock renewal
 
 
 def test_locks_are_renewed_for_as_long_as_a_function_may_run() -> None:
@@ -81,6 +91,7 @@ def test_no_message_waits_locked_behind_a_slow_one_and_idle_sessions_are_let_go_
 def test_the_worker_defaults_mirror_the_functions_host() -> None:
     options = WorkerOptions()
     assert options.sessions == SERVICE_BUS["maxConcurrentSessions"]
+    assert options.batch_size == SERVICE_BUS["maxMessageBatchSize"]
     assert options.session_idle_seconds == timespan(SERVICE_BUS["sessionIdleTimeout"]).total_seconds()
 
 
@@ -110,6 +121,7 @@ def in_words(value: object) -> str:
                 "autoCompleteMessages",
                 "maxAutoLockRenewalDuration",
                 "maxConcurrentSessions",
+                "maxMessageBatchSize",
                 "sessionIdleTimeout",
                 "maxConcurrentCalls",
                 "prefetchCount",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -28,12 +28,25 @@ class RecordingHandlers:
     client: ServiceBusClient
     behaviour: Callable[[IncomingMessage], Awaitable[None]]
     handled: list[IncomingMessage] = field(default_factory=list)
+    batches: list[list[str]] = field(default_factory=list)  # message IDs of each work batch
 
     async def handle_route_event(self, message: IncomingMessage) -> Disposition:
         return await self._handle(message)
 
     async def handle_provision(self, message: IncomingMessage) -> Disposition:
         return await self._handle(message)
+
+    async def handle_provision_batch(
+        self, messages: Sequence[IncomingMessage]
+    ) -> list[Disposition | BaseException]:
+        self.batches.append([message.message_id for message in messages])
+        results: list[Disposition | BaseException] = []
+        for message in messages:
+            try:
+                results.append(await self._handle(message))
+            except Exception as error:  # as the host hands it back: only this message is abandoned
+                results.append(error)
+        return results
 
     async def _handle(self, message: IncomingMessage) -> Disposition:
         self.handled.append(message)
