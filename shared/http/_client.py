@@ -156,8 +156,7 @@ class HttpClient:
         if wait > 0:
             await self.clock.sleep(wait)
         paces = call_pace(call.method, url.path, call.pace)
-        for pace in paces:
-            await self.pacing.bucket(pace).acquire()
+        await self.pacing.acquire(paces)
         headers = dict(call.headers)
         if call.scope is not None and self._tokens is not None:
             headers["Authorization"] = f"Bearer {await self._tokens.token(call.scope)}"

@@ -31,8 +31,9 @@ class Rate:
 
 # Documented limits (domain reference §4): the managed identity provider counts requests per subscription and
 # per resource (an identity, with its federated credentials) in buckets holding max(1, rate) tokens; ARM
-# writes refill 10/s with a burst of 200 per subscription. Client bursts stay one token under the
-# provider's, so the latency jitter between two paced requests never finds its bucket empty.
+# writes refill 10/s with a burst of 200 per subscription. Client bursts stay half a token under the
+# provider's: the latency jitter between two paced requests never finds its bucket empty, and a request
+# that starts a little late (a busy event loop) keeps the rest of its interval instead of losing it.
 PROVIDER_RATES: Mapping[str, float] = {
     "managed-identity-writes-per-subscription": 2.0,
     "managed-identity-writes-per-identity": 0.25,
@@ -44,6 +45,7 @@ PROVIDER_RATES: Mapping[str, float] = {
     "managed-identity-deletes-per-identity": 0.25,
 }
 IDENTITY_MARGIN = 0.9  # a bucket of one token has no spare: pace per identity a tenth under the limit
+BURST_MARGIN = 0.5  # tokens the client leaves in the provider's bucket for latency jitter
 
 
 def provider_rate(kind: str, scale: float = 1.0) -> Rate:
@@ -51,7 +53,7 @@ def provider_rate(kind: str, scale: float = 1.0) -> Rate:
     documented = PROVIDER_RATES[kind]
     per_identity = kind.endswith("-per-identity")
     per_second = documented * scale * (IDENTITY_MARGIN if per_identity else 1.0)
-    return Rate(per_second=per_second, burst=max(1.0, max(1.0, documented) - 1.0))
+    return Rate(per_second=per_second, burst=max(1.0, max(1.0, documented) - BURST_MARGIN))
 
 
 DEFAULT_RATES: Mapping[str, Rate] = {
@@ -148,6 +150,15 @@ class TokenBucket:
         self._tokens = min(self._tokens, 0.0)
         self._not_before = max(self._not_before, self._clock.now() + retry_after)
 
+    def sent_now(self) -> None:
+        """The request that took a token is only now leaving: the next token is counted from now.
+
+        A request takes its identity's token before waiting for its subscription's; the provider counts
+        the request when it arrives, so the identity's interval starts after that wait.
+        """
+        self._refill()
+        self._tokens = min(self._tokens, self._burst - 1)
+
     def succeeded(self) -> None:
         self.per_second = min(self._ceiling, self.per_second + self._ceiling / 20)
 
@@ -171,6 +182,18 @@ class Pacing:
         self._buckets: dict[PaceKey, TokenBucket] = {}
         self._dataverse_concurrency = dataverse_concurrency
         self._concurrency: dict[str, asyncio.Semaphore] = {}
+
+    async def acquire(self, paces: tuple[PaceKey, ...]) -> None:
+        """A token from each bucket, narrowest first; those taken before a wait are charged from its end."""
+        taken: list[TokenBucket] = []
+        for pace in paces:
+            bucket = self.bucket(pace)
+            before = self._clock.now()
+            await bucket.acquire()
+            if self._clock.now() > before:
+                for earlier in taken:
+                    earlier.sent_now()
+            taken.append(bucket)
 
     def bucket(self, pace: PaceKey) -> TokenBucket:
         bucket = self._buckets.get(pace)

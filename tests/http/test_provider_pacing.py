@@ -101,13 +101,41 @@ async def test_a_new_identitys_first_credential_waits_for_the_identitys_write_bu
     assert _gaps(server.arrivals)[0] >= 4  # 0.25 writes per second per identity
 
 
+def _provider_refuses(arrivals: list[float], *, rate: float, capacity: float) -> int:
+    """How many of `arrivals` the provider's bucket (`capacity` tokens refilling at `rate`) would refuse."""
+    tokens, stamp, refused = capacity, arrivals[0], 0
+    for arrival in arrivals:
+        tokens = min(capacity, tokens + (arrival - stamp) * rate)
+        stamp = arrival
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            refused += 1
+    return refused
+
+
 async def test_writes_to_many_identities_never_burst_beyond_what_the_subscription_bucket_holds(
     server: ScriptedServer, clock: VirtualClock
 ) -> None:
     async with _client(clock) as http:
-        for number in range(5):
+        for number in range(12):
             await http.send(_call(server, "PUT", f"{IDENTITIES}/uami-{number}"))
-    assert all(gap >= 0.5 for gap in _gaps(server.arrivals))  # 2 writes per second, one token spare
+    # 2 writes per second per subscription in a bucket of 2: half a token stays spare for jitter
+    assert _provider_refuses(server.arrivals, rate=2.0, capacity=1.5) == 0
+    assert server.arrivals[-1] - server.arrivals[0] == pytest.approx(11 / 2.0 - 0.25)
+
+
+async def test_an_identitys_next_write_is_spaced_from_when_the_last_one_left_not_from_when_it_queued(
+    server: ScriptedServer, clock: VirtualClock
+) -> None:
+    async with _client(clock) as http:
+        # Drain the subscription's bucket: the identity's next write waits for it after taking its own token.
+        for number in range(3):
+            await http.send(_call(server, "PUT", f"{IDENTITIES}/other-{number}"))
+        await http.send(_call(server, "PUT", f"{IDENTITIES}/uami-1"))
+        await http.send(_call(server, "PUT", f"{IDENTITIES}/uami-1/federatedIdentityCredentials/fic"))
+    *_, identity, credential = server.arrivals
+    assert credential - identity >= 1 / (0.25 * 0.9) - 1e-9  # the identity's limit, a tenth under
 
 
 async def test_one_identitys_429_holds_back_that_identity_and_not_the_others(
@@ -144,4 +172,4 @@ def test_the_policys_write_limits_scale_the_providers_other_limits_alike() -> No
     rates = pacing_rates(tenfold)
     assert rates["managed-identity-lists-per-subscription"].per_second == pytest.approx(50.0)
     assert rates["managed-identity-reads-per-identity"].per_second == pytest.approx(5.0 * 0.9)
-    assert rates["managed-identity-writes-per-subscription"].burst == 1  # the provider's bucket holds 2
+    assert rates["managed-identity-writes-per-subscription"].burst == 1.5  # the provider's bucket holds 2
