@@ -1,0 +1,133 @@
+"""The Functions `provision` trigger with a session's batch of ppmi-work messages (cardinality many)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from azure.functions.servicebus import ServiceBusMessage
+
+from sandbox.servicebus import MessageSnapshot
+from shared.engine import Runtime
+from shared.events import Event, new_event, parse_result
+from shared.messaging import processing
+from shared.messaging.config import MessagingSettings
+from shared.messaging.disposition import Disposition
+from shared.messaging.envelope import RESULTS_QUEUE, WORK_QUEUE, IncomingMessage
+from shared.messaging.hosting import process_host
+from tests.functions.test_function_app import delivered, trigger
+from tests.messaging.conftest import Platform
+
+Provision = Callable[[IncomingMessage, Runtime, MessagingSettings, datetime], Awaitable[Disposition]]
+
+
+@pytest.fixture
+async def app_host(platform: Platform) -> AsyncIterator[Platform]:
+    """The app's process-wide host, closed after the test."""
+    yield platform
+    await process_host.close()
+
+
+def package_event(platform: Platform, environment_id: str, certificate: bytes, reply_session: str) -> Event:
+    package_id = platform.sandbox.control.register_plugin_package(environment_id, certificate)
+    return new_event(
+        "ppmi.pluginpackage.registered",
+        {
+            "environmentId": environment_id,
+            "pluginPackageId": package_id,
+            "certificate": {"der": base64.b64encode(certificate).decode()},
+        },
+        source="/tests",
+        reply_session=reply_session,
+    )
+
+
+async def routed(platform: Platform, events: list[Event]) -> list[MessageSnapshot]:
+    """Route the events as the app does; what they became on ppmi-work, in the order they were sent."""
+    for event in events:
+        await trigger("route_event")(delivered(event.to_json(), event.id))
+    return platform.broker.queue(WORK_QUEUE).messages()
+
+
+def as_delivered(work: MessageSnapshot, delivery_count: int = 1) -> ServiceBusMessage:
+    """A ppmi-work message as the host hands it to the trigger."""
+    return ServiceBusMessage(
+        body=work.body,
+        message_id=str(work.message_id),
+        session_id=work.session_id,
+        delivery_count=delivery_count,
+        application_properties=dict(work.application_properties),
+        user_properties={},
+    )
+
+
+def answers(platform: Platform, session: str) -> list[tuple[str | None, str]]:
+    return [
+        (message.correlation_id, parse_result(message.body).data.outcome)
+        for message in platform.broker.queue(RESULTS_QUEUE).messages()
+        if message.session_id == session
+    ]
+
+
+def fics(platform: Platform) -> list[str]:
+    identities: list[dict[str, Any]] = platform.sandbox.control.dump()["identities"]
+    return sorted(fic["name"] for identity in identities for fic in identity["federatedIdentityCredentials"])
+
+
+async def test_provision_converges_and_answers_every_message_of_a_sessions_batch(app_host: Platform) -> None:
+    environment = app_host.sandbox.control.create_environment(display_name="Batch")
+    events = [
+        package_event(app_host, environment.id, app_host.certificate, "pipeline-batch"),
+        package_event(app_host, environment.id, app_host.second_certificate, "pipeline-batch"),
+    ]
+    work = await routed(app_host, events)
+    assert len({message.session_id for message in work}) == 1
+
+    await trigger("provision")([as_delivered(message) for message in work])
+
+    assert answers(app_host, "pipeline-batch") == [(event.id, "succeeded") for event in events]
+    assert len(fics(app_host)) == 2  # one per signer, on the environment's identity
+    (row,) = app_host.sandbox.control.rows(environment.id, "managedidentities")
+    packages = app_host.sandbox.control.rows(environment.id, "pluginpackages")
+    assert [package["_managedidentityid_value"] for package in packages] == [row["managedidentityid"]] * 2
+
+
+async def test_provision_raises_when_one_message_fails_and_the_batch_converges_when_it_comes_back(
+    app_host: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = app_host.sandbox.control.create_environment(display_name="Broken")
+    events = [
+        package_event(app_host, environment.id, app_host.certificate, "pipeline-broken"),
+        package_event(app_host, environment.id, app_host.second_certificate, "pipeline-broken"),
+    ]
+    work = await routed(app_host, events)
+    broken = str(work[1].message_id)
+    real: Provision = processing.provision
+
+    async def provision(
+        message: IncomingMessage, runtime: Runtime, settings: MessagingSettings, now: datetime
+    ) -> Disposition:
+        if message.message_id == broken:
+            raise RuntimeError("handler bug")
+        return await real(message, runtime, settings, now)
+
+    monkeypatch.setattr(processing, "provision", provision)
+    with pytest.raises(RuntimeError, match="handler bug"):
+        await trigger("provision")([as_delivered(message) for message in work])
+
+    assert answers(app_host, "pipeline-broken") == [(events[0].id, "succeeded")]
+
+    # The host abandons the whole batch; it comes back, and every event in it is idempotent.
+    monkeypatch.setattr(processing, "provision", real)
+    await trigger("provision")([as_delivered(message, delivery_count=2) for message in work])
+
+    assert answers(app_host, "pipeline-broken") == [
+        (events[0].id, "succeeded"),
+        (events[0].id, "succeeded"),
+        (events[1].id, "succeeded"),
+    ]
+    assert len(fics(app_host)) == 2
+    assert len(app_host.sandbox.control.rows(environment.id, "managedidentities")) == 1

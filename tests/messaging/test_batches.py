@@ -1,0 +1,232 @@
+"""ppmi-work in batches: a session's waiting events handled together, each message settled on its own."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from azure.servicebus.aio import ServiceBusClient
+
+from sandbox.servicebus import ServiceBusBroker
+from shared.engine import Runtime, identity_key
+from shared.events import Event, new_event, parse_result
+from shared.messaging import processing
+from shared.messaging.config import MessagingSettings
+from shared.messaging.disposition import Disposition, Outcome
+from shared.messaging.envelope import RESULTS_QUEUE, WORK_QUEUE, IncomingMessage
+from shared.messaging.hosting import open_messaging_host
+from shared.messaging.outbox import Outbox
+from shared.policy import load_policy
+from tests.messaging.conftest import Platform
+from tests.messaging.test_worker import RecordingHandlers, running, until, work
+
+Provision = Callable[[IncomingMessage, Runtime, MessagingSettings, datetime], Awaitable[Disposition]]
+
+
+@pytest.fixture
+def pool_platform(platform: Platform) -> Platform:
+    """The platform with a shared-pool policy: every environment's events share one session."""
+    text = platform.policy.read_text(encoding="utf-8")
+    pooled = text.replace("strategy: per-environment", "strategy: shared-pool\n  poolName: pool")
+    assert pooled != text
+    platform.policy.write_text(pooled, encoding="utf-8")
+    return platform
+
+
+def environment_event(kind: str, environment_id: str, reply_session: str) -> Event:
+    return new_event(
+        f"ppmi.environment.{kind}",
+        {"environmentId": environment_id},
+        source="/tests",
+        reply_session=reply_session,
+    )
+
+
+def package_event(platform: Platform, environment_id: str, reply_session: str, certificate: bytes) -> Event:
+    package_id = platform.sandbox.control.register_plugin_package(environment_id, certificate)
+    return new_event(
+        "ppmi.pluginpackage.registered",
+        {
+            "environmentId": environment_id,
+            "pluginPackageId": package_id,
+            "certificate": {"der": base64.b64encode(certificate).decode()},
+        },
+        source="/tests",
+        reply_session=reply_session,
+    )
+
+
+def as_work(event: Event, platform: Platform) -> IncomingMessage:
+    """The event as the route step forwards it: on its identity's session of ppmi-work."""
+    session = identity_key(event.data.environment_id, load_policy(platform.policy))
+    return IncomingMessage(
+        queue=WORK_QUEUE,
+        body=event.to_json(),
+        message_id=event.id,
+        session_id=session,
+        correlation_id=event.id,
+    )
+
+
+def answered(platform: Platform, session: str) -> list[tuple[str | None, str]]:
+    """(event ID, outcome) of every answer on a reply session, in the order they were sent."""
+    return [
+        (message.correlation_id, parse_result(message.body).data.outcome)
+        for message in platform.broker.queue(RESULTS_QUEUE).messages()
+        if message.session_id == session
+    ]
+
+
+def fic_names(platform: Platform) -> list[str]:
+    identities: list[dict[str, Any]] = platform.sandbox.control.dump()["identities"]
+    return [fic["name"] for identity in identities for fic in identity["federatedIdentityCredentials"]]
+
+
+def failing_for(message_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handling the message `message_id` raises an unexpected error; every other one is handled as ever."""
+    real: Provision = processing.provision
+
+    async def provision(
+        message: IncomingMessage, runtime: Runtime, settings: MessagingSettings, now: datetime
+    ) -> Disposition:
+        if message.message_id == message_id:
+            raise RuntimeError(f"handler bug on {message_id}")
+        return await real(message, runtime, settings, now)
+
+    monkeypatch.setattr(processing, "provision", provision)
+
+
+async def test_a_pool_batch_decides_each_environments_events_in_order_and_answers_each_message_in_its_slot(
+    pool_platform: Platform,
+) -> None:
+    platform = pool_platform
+    leaving = platform.sandbox.control.create_environment(display_name="Leaving")
+    staying = platform.sandbox.control.create_environment(display_name="Staying")
+    events = [
+        environment_event("created", leaving.id, "answers-leaving"),
+        environment_event("created", staying.id, "answers-staying"),
+        package_event(platform, leaving.id, "answers-leaving", platform.certificate),
+        package_event(platform, staying.id, "answers-staying", platform.second_certificate),
+        environment_event("deleted", leaving.id, "answers-leaving"),
+    ]
+    messages = [as_work(event, platform) for event in events]
+    assert len({message.session_id for message in messages}) == 1  # one pool: one session, one batch
+
+    async with open_messaging_host() as host:
+        results = await host.handle_provision_batch(messages)
+
+    dispositions = [result for result in results if isinstance(result, Disposition)]
+    assert dispositions == results
+    assert [(d.outcome, d.reason) for d in dispositions if d.outcome is not Outcome.SUCCEEDED] == []
+    assert [d.messages[-1].correlation_id for d in dispositions] == [event.id for event in events]
+    # Each environment's answers were sent in its events' order: a deletion that ran first would leave FICs.
+    assert answered(platform, "answers-leaving") == [(events[i].id, "succeeded") for i in (0, 2, 4)]
+    assert answered(platform, "answers-staying") == [(events[i].id, "succeeded") for i in (1, 3)]
+    names = fic_names(platform)
+    assert not [name for name in names if leaving.id.lower() in name.lower()]
+    assert platform.sandbox.control.rows(leaving.id, "managedidentities") == []
+    assert len([name for name in names if staying.id.lower() in name.lower()]) == 2  # one per trusted signer
+    (row,) = platform.sandbox.control.rows(staying.id, "managedidentities")
+    (package,) = platform.sandbox.control.rows(staying.id, "pluginpackages")
+    assert package["_managedidentityid_value"] == row["managedidentityid"]
+
+
+async def test_an_unexpected_error_on_one_message_comes_back_in_its_slot_and_the_others_are_answered(
+    pool_platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = pool_platform
+    first = platform.sandbox.control.create_environment(display_name="First")
+    second = platform.sandbox.control.create_environment(display_name="Second")
+    events = [
+        environment_event("created", first.id, "answers"),
+        package_event(platform, first.id, "answers", platform.certificate),
+        environment_event("created", second.id, "answers"),
+        environment_event("reconcile", first.id, "answers"),
+    ]
+    broken = events[1]
+    failing_for(broken.id, monkeypatch)
+
+    async with open_messaging_host() as host:
+        results = await host.handle_provision_batch([as_work(event, platform) for event in events])
+
+    assert isinstance(results[1], RuntimeError)
+    assert str(results[1]) == f"handler bug on {broken.id}"
+    fine = [results[i] for i in (0, 2, 3)]
+    assert [d.outcome if isinstance(d, Disposition) else d for d in fine] == [Outcome.SUCCEEDED] * 3
+    # The event after the broken one (same environment) still ran; the broken one has no answer yet.
+    assert sorted(answered(platform, "answers")) == sorted((events[i].id, "succeeded") for i in (0, 2, 3))
+    for environment in (first, second):
+        assert len(platform.sandbox.control.rows(environment.id, "managedidentities")) == 1
+
+
+async def test_a_pool_batch_of_new_environments_spreads_them_over_the_shards_they_fill_without_a_409(
+    pool_platform: Platform,
+) -> None:
+    platform = pool_platform
+    environments = [platform.sandbox.control.create_environment(display_name=f"Team {n}") for n in range(12)]
+    events = [environment_event("created", environment.id, "answers") for environment in environments]
+
+    async with open_messaging_host() as host:
+        results = await host.handle_provision_batch([as_work(event, platform) for event in events])
+
+    assert [r.outcome if isinstance(r, Disposition) else r for r in results] == [Outcome.SUCCEEDED] * 12
+    shards = {identity["name"]: identity for identity in platform.sandbox.control.dump()["identities"]}
+    # two signers: 2 FICs an environment, 9 environments a shard (capacity 20 less headroom 2); 12 fill two
+    assert sorted(shards) == ["pool-1", "pool-2"]
+    assert [len(shard["federatedIdentityCredentials"]) for shard in shards.values()] == [12, 12]
+    for environment in environments:
+        holders = [
+            shard["properties"]["clientId"]
+            for shard in shards.values()
+            if any(
+                environment.id.lower() in fic["name"].lower() for fic in shard["federatedIdentityCredentials"]
+            )
+        ]
+        (row,) = platform.sandbox.control.rows(environment.id, "managedidentities")
+        assert holders == [row["applicationid"]]
+    assert all(record.status != 409 for record in platform.sandbox.requests)
+
+
+async def test_messages_waiting_on_a_session_are_handled_as_one_batch_in_order(
+    servicebus: ServiceBusClient, broker: ServiceBusBroker
+) -> None:
+    async def quick(message: IncomingMessage) -> None:
+        return None
+
+    handlers = RecordingHandlers(servicebus, quick)
+    outbox = Outbox(servicebus)
+    await outbox.send([work("identity-a", n) for n in range(5)])
+    async with running(handlers) as stats:
+        await until(lambda: len(handlers.handled) == 5)
+    await outbox.close()
+
+    assert handlers.batches == [[f"identity-a-{n}" for n in range(5)]]
+    assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 5}
+    assert broker.queue(WORK_QUEUE).messages() == []
+
+
+async def test_a_failing_message_of_a_batch_alone_is_abandoned_and_redelivered_the_others_are_completed_once(
+    servicebus: ServiceBusClient, broker: ServiceBusBroker
+) -> None:
+    async def fails_once(message: IncomingMessage) -> None:
+        if message.message_id == "identity-a-1" and message.delivery_count == 1:
+            raise RuntimeError("handler bug")
+
+    handlers = RecordingHandlers(servicebus, fails_once)
+    outbox = Outbox(servicebus)
+    await outbox.send([work("identity-a", n) for n in range(3)])
+    async with running(handlers) as stats:
+        await until(lambda: len(handlers.handled) == 4)
+        await until(lambda: broker.queue(WORK_QUEUE).messages() == [])
+    await outbox.close()
+
+    first, *later = handlers.batches
+    assert first == ["identity-a-0", "identity-a-1", "identity-a-2"]
+    assert later == [["identity-a-1"]]
+    handled = [(m.message_id, m.delivery_count) for m in handlers.handled]
+    assert handled == [("identity-a-0", 1), ("identity-a-1", 1), ("identity-a-2", 1), ("identity-a-1", 2)]
+    assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 3, f"{WORK_QUEUE}:abandoned": 1}
+    assert broker.queue(WORK_QUEUE).dead_letters() == []
