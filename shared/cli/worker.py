@@ -18,7 +18,7 @@ examples:
   ppmi worker --sessions 32 --event-receivers 8
 
 needs: PPMI_POLICY_FILE, ServiceBusConnection__fullyQualifiedNamespace (and the identity settings of the app).
-Stops cleanly on Ctrl-C or SIGTERM after the message in hand.
+Stops cleanly on Ctrl-C or SIGTERM after the messages in hand.
 """
 
 
@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--event-receivers", type=_positive, default=defaults.event_receivers, help="concurrent intake events"
     )
     parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=defaults.batch_size,
+        help="most waiting messages of one session handled together (host.json maxMessageBatchSize)",
+    )
+    parser.add_argument(
         "--max-delivery-count",
         type=_positive,
         default=defaults.max_delivery_count,
@@ -50,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     options = WorkerOptions(
         sessions=args.sessions,
         event_receivers=args.event_receivers,
+        batch_size=args.batch_size,
         max_delivery_count=args.max_delivery_count,
     )
     try:

@@ -53,12 +53,16 @@ class PoolLedger:
     def holds(self, address: IdentityAddress, prefix: str) -> bool:
         return prefix in self.reserved.get(_key(address), set())
 
-    def pending(self, address: IdentityAddress, written: Mapping[str, StoredCredential]) -> int:
-        """Environments reserved on `address` that have no FIC there yet."""
+    def pending(self, address: IdentityAddress, written: Mapping[str, StoredCredential], needed: int) -> int:
+        """FIC slots on `address` reserved for environments placed here and not written yet.
+
+        Each reserved environment takes `needed` slots; the FICs it has already written count among
+        `written`, so only the rest are pending (an environment half-way through its writes still holds its
+        remaining slots).
+        """
         return sum(
-            1
+            max(0, needed - sum(1 for name in written if name.startswith(prefix)))
             for prefix in self.reserved.get(_key(address), set())
-            if not any(name.startswith(prefix) for name in written)
         )
 
 

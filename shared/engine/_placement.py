@@ -155,14 +155,14 @@ async def _pool_shards(
         if not owns_shard(identity.tags, pool):
             continue  # someone else's identity that happens to share the naming scheme
         credentials = await _credentials(runtime, identity.address)
-        taken = len(credentials) + needed * ledger.pending(identity.address, credentials)
+        taken = len(credentials) + ledger.pending(identity.address, credentials, needed)
         placement = Placement(_pool_target(runtime, key, identity.address), identity, credentials)
         shards.append(_Shard(number, placement, taken))
     existing = {shard.number for shard in shards}
     for address in ledger.planned.values():
         number = pool_shard_number(pool, address.name) or 0
         if number not in existing:
-            taken = needed * ledger.pending(address, {})
+            taken = ledger.pending(address, {}, needed)
             shards.append(_Shard(number, Placement(_pool_target(runtime, key, address), None, {}), taken))
     return sorted(shards, key=lambda shard: shard.number)
 

@@ -59,6 +59,10 @@ async def provision(
     return await _handle(message, settings, now, decide)
 
 
+class NotHandledError(Exception):
+    """A batch's message left alone because an earlier event of its environment failed unexpectedly."""
+
+
 BATCH_CONCURRENCY = 32  # environments of one batch converged side by side (a pool's batch spans many)
 
 
@@ -75,8 +79,10 @@ async def provision_batch(
     They share one held view of ARM (`Runtime.held`), so each identity, identity list and FIC list is read
     once per batch, not once per event. One environment's events run in order; different environments'
     (a pool's batch) side by side. An unexpected exception is returned in place of that message's
-    disposition, so the caller abandons that message only. `decided` (sending the disposition's messages)
-    runs as each message is decided, so an early event's answer does not wait for the whole batch.
+    disposition, so the caller abandons that message only; the environment's later events in the batch
+    are not handled (`NotHandledError`), so they are abandoned too and come back after it, in order.
+    `decided` (sending a disposition's messages) runs as each message is decided, so an early event's
+    answer does not wait for the whole batch.
     """
     held = runtime.held()
     results: dict[int, Disposition | BaseException] = {}
@@ -84,7 +90,7 @@ async def provision_batch(
 
     async def run(group: list[int]) -> None:
         async with gate:
-            for index in group:
+            for position, index in enumerate(group):
                 try:
                     disposition = await provision(messages[index], held, settings, now)
                     if decided is not None:
@@ -92,6 +98,11 @@ async def provision_batch(
                     results[index] = disposition
                 except Exception as error:  # handed back: the host abandons this message only
                     results[index] = error
+                    for later in group[position + 1 :]:  # kept in order: they come back after it
+                        results[later] = NotHandledError(
+                            f"not handled: an earlier event of its environment failed ({error})"
+                        )
+                    return
 
     await asyncio.gather(*(run(group) for group in _by_environment(messages)))
     return [results[index] for index in range(len(messages))]

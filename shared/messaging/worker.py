@@ -43,6 +43,7 @@ class MessageHandlers(Protocol):
 
 
 MAX_DELIVERY_COUNT_EXCEEDED = "MaxDeliveryCountExceeded"
+SESSION_HOLD_SHARE = 0.5  # of the lock renewal limit: a batch started before it ends well inside the limit
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,11 @@ async def _drain_session(
     renewer: AutoLockRenewer,
 ) -> None:
     renewer.register(receiver, receiver.session)
-    while not stop.is_set():
+    loop = asyncio.get_running_loop()
+    # The renewer keeps the session for `max_lock_renewal_seconds`; a busy session is let go before that and
+    # taken again at once, rather than losing its lock in the middle of a batch.
+    release_at = loop.time() + options.max_lock_renewal_seconds * SESSION_HOLD_SHARE
+    while not stop.is_set() and loop.time() < release_at:
         batch = await receiver.receive_messages(
             max_message_count=options.batch_size, max_wait_time=options.session_idle_seconds
         )

@@ -12,11 +12,14 @@ from sandbox.requestlog import RequestRecord
 from sandbox.server import Sandbox
 from shared.clients.arm import IdentityAddress
 from shared.engine import Runtime, open_runtime
+from shared.engine._naming import pool_tags
+from shared.engine._placement import place
 from shared.events import Event
 from shared.fic import FederatedCredential
 from shared.settings import Settings
 from tests.engine.conftest import FAST_BACKOFF, PolicyWriter, certificate_reference, event, succeed
 
+AUDIENCE = "api://AzureADTokenExchange"
 IDENTITIES_PATH = "/providers/microsoft.managedidentity/userassignedidentities/"
 FICS_SEGMENT = "/federatedidentitycredentials"
 
@@ -202,3 +205,29 @@ async def test_a_view_lists_its_own_fic_writes_without_asking_again_and_a_new_vi
         "theirs",
     ]
     assert fic_lists(sandbox, "shared-one", before) == 1
+
+
+async def test_an_environment_half_way_through_its_fic_writes_still_holds_the_rest_of_its_slots(
+    sandbox: Sandbox, write_policy: PolicyWriter
+) -> None:
+    policy = write_policy(identity="strategy: shared-pool\npoolName: pool\nshardCapacity: 10\nheadroom: 2")
+    in_scope = [sandbox.control.create_environment(display_name=f"Team {n}").id for n in range(3)]
+    later = [f"11111111-1111-4111-8111-11111111111{n}" for n in range(2)]
+    async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
+        held = runtime.held()
+        # Two FICs per environment, 8 slots per shard: four environments fill pool-1 (with the default one).
+        placed = [await place(held, environment_id, needed=2) for environment_id in [*in_scope, later[0]]]
+        address = placed[0].target.address
+        assert address is not None
+        assert {placement.target.address for placement in placed} == {address}
+        tags = pool_tags(policy, "pool")
+        await held.arm.create_or_update_identity(address, location="westeurope", tags=tags)
+        for number, environment_id in enumerate(in_scope[:2]):  # each writes one of its two FICs
+            credential = FederatedCredential("https://issuer.example", f"subject-{number}", AUDIENCE)
+            await held.arm.create_or_update_federated_credential(
+                address, f"ppmi-{environment_id}-{number:016x}", credential
+            )
+
+        fifth = await place(held, later[1], needed=2)
+
+    assert fifth.target.address != address  # 2 written + 6 still reserved: pool-1 has no room left

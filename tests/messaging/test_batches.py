@@ -19,6 +19,7 @@ from shared.messaging.disposition import Disposition, Outcome
 from shared.messaging.envelope import RESULTS_QUEUE, WORK_QUEUE, IncomingMessage
 from shared.messaging.hosting import open_messaging_host
 from shared.messaging.outbox import Outbox
+from shared.messaging.processing import NotHandledError
 from shared.policy import load_policy
 from tests.messaging.conftest import Platform
 from tests.messaging.test_worker import RecordingHandlers, running, until, work
@@ -134,7 +135,7 @@ async def test_a_pool_batch_decides_each_environments_events_in_order_and_answer
     assert package["_managedidentityid_value"] == row["managedidentityid"]
 
 
-async def test_an_unexpected_error_on_one_message_comes_back_in_its_slot_and_the_others_are_answered(
+async def test_an_unexpected_error_comes_back_in_its_slot_holds_back_its_environments_later_events_only(
     pool_platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     platform = pool_platform
@@ -154,10 +155,11 @@ async def test_an_unexpected_error_on_one_message_comes_back_in_its_slot_and_the
 
     assert isinstance(results[1], RuntimeError)
     assert str(results[1]) == f"handler bug on {broken.id}"
-    fine = [results[i] for i in (0, 2, 3)]
-    assert [d.outcome if isinstance(d, Disposition) else d for d in fine] == [Outcome.SUCCEEDED] * 3
-    # The event after the broken one (same environment) still ran; the broken one has no answer yet.
-    assert sorted(answered(platform, "answers")) == sorted((events[i].id, "succeeded") for i in (0, 2, 3))
+    # The first environment's later event is left for after the broken one: it comes back in order.
+    assert isinstance(results[3], NotHandledError)
+    fine = [results[i] for i in (0, 2)]
+    assert [d.outcome if isinstance(d, Disposition) else d for d in fine] == [Outcome.SUCCEEDED] * 2
+    assert sorted(answered(platform, "answers")) == sorted((events[i].id, "succeeded") for i in (0, 2))
     for environment in (first, second):
         assert len(platform.sandbox.control.rows(environment.id, "managedidentities")) == 1
 
