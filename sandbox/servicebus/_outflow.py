@@ -37,12 +37,19 @@ class Outflow:
         record.link.open()
         self.receivers[record.link] = record
 
-    def grant_next_session(self, pending: PendingSession) -> bool:
-        """Give the waiting receiver the session whose oldest available message came first, if any is free."""
+    def grant_next_session(self, pending: PendingSession, available: list[str] | None = None) -> bool:
+        """Give the waiting receiver the session whose oldest available message came first, if any is free.
+
+        `available` is the queue's sessions with available messages, oldest first, when the caller already
+        has it (it serves many waiting receivers in a row); the granted session is taken off it.
+        """
         now = time.time()
-        for session_id in pending.queue.sessions_with_available_messages():
+        if available is None:
+            available = pending.queue.sessions_with_available_messages()
+        for session_id in available:
             if not pending.queue.sessions.is_locked(session_id, now):
                 pending.queue.sessions.lock(session_id, pending.owner, now)
+                available.remove(session_id)
                 self.open_receiver(
                     ReceiveLink(
                         pending.link, pending.queue, pending.owner, pending.delete_on_send, session_id
@@ -52,8 +59,12 @@ class Outflow:
         return False
 
     def serve_pending_sessions(self, now: float) -> None:
+        available: dict[int, list[str]] = {}  # per queue, read once for all of its waiting receivers
         for pending in list(self.pending_sessions):
-            if self.grant_next_session(pending):
+            sessions = available.get(id(pending.queue))
+            if sessions is None:
+                sessions = available[id(pending.queue)] = pending.queue.sessions_with_available_messages()
+            if self.grant_next_session(pending, sessions):
                 self.pending_sessions.remove(pending)
             elif pending.deadline <= now:
                 self.pending_sessions.remove(pending)

@@ -110,6 +110,8 @@ class Queue:
         self.name = name
         self.options = options
         self._messages: dict[int, StoredMessage] = {}
+        # The same messages by session (None: sent without one), so a session receiver looks at its own only.
+        self._by_session: dict[str | None, dict[int, StoredMessage]] = {}
         self._locks: dict[uuid.UUID, StoredMessage] = {}
         self._seen_message_ids: dict[str, float] = {}
         self._sequence: Iterator[int] = (
@@ -131,9 +133,20 @@ class Queue:
         message = StoredMessage(next(self._sequence), amqp, enqueued_time=now)
         if scheduled_time is not None and scheduled_time > now:
             message.state, message.scheduled_time = MessageState.SCHEDULED, scheduled_time
-        self._messages[message.sequence_number] = message
+        self._store(message)
         self._note_deadline(self._deadline(message))
         return message.sequence_number
+
+    def _store(self, message: StoredMessage) -> None:
+        self._messages[message.sequence_number] = message
+        self._by_session.setdefault(message.session_id, {})[message.sequence_number] = message
+
+    def _drop(self, message: StoredMessage) -> None:
+        del self._messages[message.sequence_number]
+        same_session = self._by_session.get(message.session_id, {})
+        same_session.pop(message.sequence_number, None)
+        if not same_session:
+            self._by_session.pop(message.session_id, None)
 
     def _is_duplicate(self, message_id: str | None, now: float) -> bool:
         window = self.options.duplicate_detection_window
@@ -154,7 +167,7 @@ class Queue:
         message = self._messages.get(sequence_number)
         if message is None or message.state is not MessageState.SCHEDULED:
             return False
-        del self._messages[sequence_number]
+        self._drop(message)
         return True
 
     # -- delivery ------------------------------------------------------------------------------------------
@@ -162,12 +175,13 @@ class Queue:
         self, now: float, owner: Hashable, *, session_id: str | None = None, delete: bool = False
     ) -> StoredMessage | None:
         """The next available message (of `session_id` for session receivers), locked to `owner` or taken."""
-        for message in self._messages.values():
+        candidates = self._messages if session_id is None else self._by_session.get(session_id, {})
+        for message in candidates.values():
             if message.state is MessageState.ACTIVE and session_id in (None, message.session_id):
                 if self._expire_if_due(message, now):
                     return self.acquire(now, owner, session_id=session_id, delete=delete)
                 if delete:
-                    del self._messages[message.sequence_number]
+                    self._drop(message)
                     return message
                 self._lock(message, owner, now)
                 return message
@@ -206,7 +220,7 @@ class Queue:
             raise MessageLockLostError(str(lock_token))
         self._unlock(message)
         if outcome is Outcome.COMPLETE:
-            del self._messages[message.sequence_number]
+            self._drop(message)
         elif outcome is Outcome.DEAD_LETTER:
             self.move_to_dead_letter(message, reason or "", description or "")
         elif outcome is Outcome.DEFER:
@@ -235,12 +249,12 @@ class Queue:
         message.state, message.was_deferred = MessageState.ACTIVE, False
         if self.dead_letter_queue is None:  # dead-lettering from the dead-letter queue leaves it there
             return
-        del self._messages[message.sequence_number]
+        self._drop(message)
         message.dead_letter_properties = {
             "DeadLetterReason": reason,
             "DeadLetterErrorDescription": description,
         }
-        self.dead_letter_queue._messages[message.sequence_number] = message
+        self.dead_letter_queue._store(message)
 
     def renew_lock(self, lock_token: uuid.UUID, now: float) -> float:
         message = self._locks.get(lock_token)
@@ -305,7 +319,7 @@ class Queue:
         if self.options.dead_lettering_on_expiration:
             self.move_to_dead_letter(message, TTL_EXPIRED, "The message expired and was dead lettered.")
         else:
-            del self._messages[message.sequence_number]
+            self._drop(message)
         return True
 
     # -- reading -------------------------------------------------------------------------------------------
@@ -321,8 +335,11 @@ class Queue:
 
     def sessions_with_available_messages(self) -> list[str]:
         """Session ids in the order their oldest available message arrived."""
-        ordered: dict[str, None] = {}
-        for message in self._messages.values():
-            if message.state is MessageState.ACTIVE and message.session_id is not None:
-                ordered.setdefault(message.session_id)
-        return list(ordered)
+        oldest: dict[str, int] = {}
+        for session_id, messages in self._by_session.items():
+            if session_id is None:
+                continue
+            first = next((m for m in messages.values() if m.state is MessageState.ACTIVE), None)
+            if first is not None:
+                oldest[session_id] = first.sequence_number
+        return sorted(oldest, key=oldest.__getitem__)

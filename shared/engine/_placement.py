@@ -32,6 +32,7 @@ from shared.engine._naming import (
 )
 from shared.engine._runtime import Runtime
 from shared.errors import PermanentError
+from shared.http import PaceKey
 from shared.telemetry import FIC_CAP, record_fic_capacity
 
 
@@ -109,7 +110,7 @@ async def _place_in_pool(runtime: Runtime, environment_id: str, key: str, needed
                 name.startswith(prefix) for name in shard.placement.credentials
             ):
                 return shard.placement  # the environment already lives here (or was just sent here)
-        chosen = _least_filled(shards, needed, limit)
+        chosen = _soonest_writable(runtime, shards, needed, limit)
         if chosen is None or len(shards) < await _shards_wanted(runtime, ledger, limit // needed):
             # past every namesake, owned or not, and every shard already handed out
             number = max([shard.number for shard in shards] + [n for n, _ in namesakes], default=0) + 1
@@ -167,10 +168,23 @@ async def _pool_shards(
     return sorted(shards, key=lambda shard: shard.number)
 
 
-def _least_filled(shards: list[_Shard], needed: int, limit: int) -> _Shard | None:
-    """The shard with the most room for `needed` more FICs (the lowest number among equals), if any."""
+def _soonest_writable(runtime: Runtime, shards: list[_Shard], needed: int, limit: int) -> _Shard | None:
+    """Among the shards with room for `needed` more FICs, the one whose next FIC write can go soonest.
+
+    A shard takes one write per four seconds: sending a new environment to one that was just written would
+    leave it waiting while others idle. Its reserved but unwritten environments queue there first. Among
+    equals, the emptiest, then the lowest number.
+    """
     with_room = [shard for shard in shards if shard.taken + needed <= limit]
-    return min(with_room, key=lambda shard: (shard.taken, shard.number), default=None)
+
+    def wait(shard: _Shard) -> float:
+        bucket = runtime.http.pacing.bucket(
+            PaceKey("managed-identity-writes-per-identity", shard.address.path.lower())
+        )
+        queued = shard.taken - len(shard.placement.credentials)  # slots reserved, not yet written
+        return round(bucket.seconds_until_free() + queued / bucket.per_second, 3)
+
+    return min(with_room, key=lambda shard: (wait(shard), shard.taken, shard.number), default=None)
 
 
 async def _shards_wanted(runtime: Runtime, ledger: PoolLedger, environments_per_shard: int) -> int:

@@ -150,6 +150,12 @@ class TokenBucket:
         self._tokens = min(self._tokens, 0.0)
         self._not_before = max(self._not_before, self._clock.now() + retry_after)
 
+    def seconds_until_free(self) -> float:
+        """How long until this bucket next has a token, counting neither hold-backs' end nor waiters."""
+        self._refill()
+        held = max(0.0, self._not_before - self._clock.now())
+        return max(held, (1 - self._tokens) / self.per_second if self._tokens < 1 else 0.0)
+
     def sent_now(self) -> None:
         """The request that took a token is only now leaving: the next token is counted from now.
 

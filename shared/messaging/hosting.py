@@ -72,17 +72,30 @@ class MessagingHost:
     async def handle_provision(self, message: IncomingMessage) -> Disposition:
         return await self._handle(processing.provision, message)
 
+    def order_key(self, message: IncomingMessage) -> str:
+        return processing.order_key(message)
+
+    def hold_session(self) -> Runtime:
+        """A view of ARM for the batches of one held session (`Runtime.held`), for `handle_provision_batch`.
+
+        Only a host that knows it still holds the session between batches may pass it again (`ppmi worker`);
+        the Functions host cannot tell, so each of its batches gets a fresh one.
+        """
+        return self.runtime.held()
+
     async def handle_provision_batch(
-        self, messages: Sequence[IncomingMessage]
+        self, messages: Sequence[IncomingMessage], session: object | None = None
     ) -> list[Disposition | BaseException]:
-        """One session's messages held together; a message whose handling raised gets its exception back."""
+        """One session's messages held together; a message whose handling raised gets its exception back.
+
+        `session` is what `hold_session` gave for the session these messages came from, if still held.
+        """
+        runtime = session if isinstance(session, Runtime) else self.runtime
 
         async def send(disposition: Disposition) -> None:
             await self.outbox.send(disposition.messages)
 
-        return await processing.provision_batch(
-            messages, self.runtime, self.settings, self.clock(), decided=send
-        )
+        return await processing.provision_batch(messages, runtime, self.settings, self.clock(), decided=send)
 
     async def discover(self) -> int:
         """Publish `ppmi.environment.created` for environments created recently; returns how many."""

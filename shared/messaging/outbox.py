@@ -43,27 +43,39 @@ def from_sdk_message(message: ServiceBusReceivedMessage, queue: str) -> Incoming
     )
 
 
-class Outbox:
-    """Sends to any ppmi queue over one client; a sender per queue, opened on first use, kept till `close`."""
+SENDERS_PER_QUEUE = 8  # sends to one queue in flight at once: a burst of routed events is not sent one by one
 
-    def __init__(self, client: ServiceBusClient) -> None:
+
+class Outbox:
+    """Sends to any ppmi queue over one client; up to `SENDERS_PER_QUEUE` senders per queue, opened on
+    first use and kept till `close`. Each send takes a free sender, so concurrent handlers do not queue
+    behind one another's round trip to Service Bus."""
+
+    def __init__(self, client: ServiceBusClient, senders_per_queue: int = SENDERS_PER_QUEUE) -> None:
         self._client = client
-        self._senders: dict[str, ServiceBusSender] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._per_queue = senders_per_queue
+        self._idle: dict[str, list[ServiceBusSender]] = {}
+        self._opened: list[ServiceBusSender] = []
+        self._slots: dict[str, asyncio.Semaphore] = {}
 
     async def send(self, messages: Iterable[OutgoingMessage]) -> None:
         """Send in order, one batch per run of messages to the same queue."""
         for queue, run in groupby(messages, key=lambda message: message.queue):
-            lock = self._locks.setdefault(queue, asyncio.Lock())
-            async with lock:
-                sender = self._senders.get(queue)
-                if sender is None:
-                    sender = self._senders[queue] = self._client.get_queue_sender(
-                        queue, keep_alive=NO_KEEP_ALIVE
-                    )
-                await sender.send_messages([to_sdk_message(message) for message in run])
+            batch = [to_sdk_message(message) for message in run]
+            async with self._slots.setdefault(queue, asyncio.Semaphore(self._per_queue)):
+                idle = self._idle.setdefault(queue, [])
+                sender = idle.pop() if idle else self._open(queue)
+                try:
+                    await sender.send_messages(batch)
+                finally:
+                    idle.append(sender)
+
+    def _open(self, queue: str) -> ServiceBusSender:
+        sender = self._client.get_queue_sender(queue, keep_alive=NO_KEEP_ALIVE)
+        self._opened.append(sender)
+        return sender
 
     async def close(self) -> None:
-        senders, self._senders = list(self._senders.values()), {}
+        senders, self._opened, self._idle = self._opened, [], {}
         for sender in senders:
             await sender.close()

@@ -108,15 +108,19 @@ async def provision_batch(
     return [results[index] for index in range(len(messages))]
 
 
+def order_key(message: IncomingMessage) -> str:
+    """Which messages must be handled in order: one environment's events (an unreadable one stands alone)."""
+    try:
+        return parse_event(message.body).data.environment_id.lower()
+    except EventValidationError:
+        return f"unreadable:{message.message_id}"
+
+
 def _by_environment(messages: Sequence[IncomingMessage]) -> list[list[int]]:
-    """Indexes of the messages per environment, in order; an unreadable message is a group of its own."""
+    """Indexes of the messages per environment, in order."""
     groups: dict[str, list[int]] = {}
     for index, message in enumerate(messages):
-        try:
-            key = parse_event(message.body).data.environment_id.lower()
-        except EventValidationError:
-            key = f"unreadable:{index}"
-        groups.setdefault(key, []).append(index)
+        groups.setdefault(order_key(message), []).append(index)
     return list(groups.values())
 
 

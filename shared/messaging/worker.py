@@ -21,6 +21,7 @@ from azure.servicebus.exceptions import OperationTimeoutError, ServiceBusError
 from shared.messaging.disposition import Disposition
 from shared.messaging.envelope import EVENTS_QUEUE, NO_KEEP_ALIVE, WORK_QUEUE, IncomingMessage
 from shared.messaging.outbox import from_sdk_message
+from shared.messaging.processing import NotHandledError
 from shared.telemetry import get_logger
 
 log = get_logger(__name__)
@@ -37,8 +38,16 @@ class MessageHandlers(Protocol):
 
     async def handle_provision(self, message: IncomingMessage) -> Disposition: ...
 
+    def order_key(self, message: IncomingMessage) -> str:
+        """Messages with one key are handled in order, one after another (an environment's events)."""
+        ...
+
+    def hold_session(self) -> object:
+        """What the host keeps while this worker holds one session (its view of ARM); dropped on release."""
+        ...
+
     async def handle_provision_batch(
-        self, messages: Sequence[IncomingMessage]
+        self, messages: Sequence[IncomingMessage], session: object | None = None
     ) -> list[Disposition | BaseException]: ...
 
 
@@ -52,7 +61,7 @@ class WorkerOptions:
 
     sessions: int = 8
     event_receivers: int = 4
-    batch_size: int = 64
+    batch_size: int = 256
     max_delivery_count: int = 10
     receive_wait_seconds: float = 1.0
     session_idle_seconds: float = 2.0
@@ -197,41 +206,86 @@ async def _drain_session(
     stats: WorkerStats,
     renewer: AutoLockRenewer,
 ) -> None:
+    """Handle a held session's messages as they come, up to `batch_size` at once, until it is idle.
+
+    Messages keep arriving while earlier ones are handled: one environment's events run in order, each
+    after the one before it, and different environments' side by side, so a pool's session never waits for
+    the slowest event of a batch before taking the next. Every receiver operation (receive, settle) runs here,
+    one at a time; handling runs in tasks.
+    """
     renewer.register(receiver, receiver.session)
+    # Kept while this receiver holds the session: nobody else writes to its identities meanwhile.
+    session = host.hold_session()
     loop = asyncio.get_running_loop()
     # The renewer keeps the session for `max_lock_renewal_seconds`; a busy session is let go before that and
-    # taken again at once, rather than losing its lock in the middle of a batch.
+    # taken again at once, rather than losing its lock while messages are in hand.
     release_at = loop.time() + options.max_lock_renewal_seconds * SESSION_HOLD_SHARE
-    while not stop.is_set() and loop.time() < release_at:
-        batch = await receiver.receive_messages(
-            max_message_count=options.batch_size, max_wait_time=options.session_idle_seconds
-        )
-        if not batch:
-            return  # the session is idle: release it so another identity gets a turn
-        await _settle_batch(receiver, batch, host=host, options=options, stats=stats)
+    chains: dict[str, tuple[asyncio.Task[Disposition | BaseException], int]] = {}  # last task, its number
+    handling: dict[asyncio.Task[Disposition | BaseException], ServiceBusReceivedMessage] = {}
+    try:
+        while not stop.is_set() and loop.time() < release_at:
+            room = options.batch_size - len(handling)
+            received: list[ServiceBusReceivedMessage] = []
+            if room > 0:
+                wait = options.session_idle_seconds if not handling else BUSY_RECEIVE_SECONDS
+                received = await receiver.receive_messages(max_message_count=room, max_wait_time=wait)
+            if not received and not handling:
+                return  # the session is idle: release it so another identity gets a turn
+            for message in received:
+                if await _dead_lettered(receiver, message, WORK_QUEUE, options, stats):
+                    continue
+                incoming = from_sdk_message(message, WORK_QUEUE)
+                key = host.order_key(incoming)
+                number = message.sequence_number or 0
+                task = asyncio.create_task(_after(chains.get(key), number, host, incoming, session))
+                chains[key] = (task, number)
+                handling[task] = message
+            if handling and (not received or len(handling) >= options.batch_size):
+                await asyncio.wait(handling, return_when=asyncio.FIRST_COMPLETED)
+            await _settle_done(receiver, handling, stats)
+    finally:
+        if handling:
+            await asyncio.wait(handling)
+            await _settle_done(receiver, handling, stats)
 
 
-async def _settle_batch(
-    receiver: ServiceBusReceiver,
-    batch: list[ServiceBusReceivedMessage],
-    *,
+BUSY_RECEIVE_SECONDS = 0.05  # while messages are in hand, look for more this long before settling
+
+
+async def _after(
+    previous: tuple[asyncio.Task[Disposition | BaseException], int] | None,
+    number: int,
     host: MessageHandlers,
-    options: WorkerOptions,
+    message: IncomingMessage,
+    session: object,
+) -> Disposition | BaseException:
+    """Handle `message` once the one before it (same key) is done; not at all if that one failed first.
+
+    Messages are numbered in queue order, and an abandoned one comes back with its number: a redelivered
+    earlier message waits for the task before it but does not inherit its failure, so it is handled; a later
+    one that would overtake a failed earlier one is not.
+    """
+    if previous is not None:
+        task, previous_number = previous
+        earlier = await asyncio.shield(task)
+        if isinstance(earlier, BaseException) and number > previous_number:
+            return NotHandledError(f"not handled: an earlier event of its environment failed ({earlier})")
+    try:
+        (result,) = await host.handle_provision_batch([message], session)
+    except Exception as error:  # the host's contract: any failure abandons, and the message comes back
+        return error
+    return result
+
+
+async def _settle_done(
+    receiver: ServiceBusReceiver,
+    handling: dict[asyncio.Task[Disposition | BaseException], ServiceBusReceivedMessage],
     stats: WorkerStats,
 ) -> None:
-    """Handle a session's messages together; settle each as its own result says."""
-    held = []
-    for message in batch:
-        if not await _dead_lettered(receiver, message, WORK_QUEUE, options, stats):
-            held.append(message)
-    if not held:
-        return
-    try:
-        results = await host.handle_provision_batch([from_sdk_message(m, WORK_QUEUE) for m in held])
-    except Exception as error:  # the host's contract: any failure abandons, and the messages come back
-        log.exception("batch.abandoned", queue=WORK_QUEUE, messages=len(held), error=str(error))
-        results = [error] * len(held)
-    for message, result in zip(held, results, strict=True):
+    """Complete or abandon every message whose handling has finished, as its result says."""
+    for task in [task for task in handling if task.done()]:
+        message = handling.pop(task)
+        result = task.result()
         if isinstance(result, BaseException):
             log.error("message.abandoned", queue=WORK_QUEUE, message_id=message.message_id, error=str(result))
             await receiver.abandon_message(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -16,7 +17,7 @@ from shared.events import Event, new_event, parse_result
 from shared.messaging import processing
 from shared.messaging.config import MessagingSettings
 from shared.messaging.disposition import Disposition, Outcome
-from shared.messaging.envelope import RESULTS_QUEUE, WORK_QUEUE, IncomingMessage
+from shared.messaging.envelope import RESULTS_QUEUE, WORK_QUEUE, IncomingMessage, OutgoingMessage
 from shared.messaging.hosting import open_messaging_host
 from shared.messaging.outbox import Outbox
 from shared.messaging.processing import NotHandledError
@@ -192,25 +193,34 @@ async def test_a_pool_batch_of_new_environments_spreads_them_over_the_shards_the
     assert all(record.status != 409 for record in platform.sandbox.requests)
 
 
-async def test_messages_waiting_on_a_session_are_handled_as_one_batch_in_order(
+async def test_a_sessions_messages_are_handled_as_they_come_in_order_per_key_and_side_by_side_across_keys(
     servicebus: ServiceBusClient, broker: ServiceBusBroker
 ) -> None:
-    async def quick(message: IncomingMessage) -> None:
-        return None
+    release_x = asyncio.Event()
 
-    handlers = RecordingHandlers(servicebus, quick)
+    async def x_waits(message: IncomingMessage) -> None:
+        if message.message_id == "x-0":
+            await release_x.wait()
+
+    handlers = RecordingHandlers(servicebus, x_waits)
     outbox = Outbox(servicebus)
-    await outbox.send([work("identity-a", n) for n in range(5)])
+    ids = ["x-0", "y-0", "x-1", "y-1"]
+    await outbox.send(
+        [OutgoingMessage(queue=WORK_QUEUE, body=b"{}", message_id=i, session_id="pool") for i in ids]
+    )
     async with running(handlers) as stats:
-        await until(lambda: len(handlers.handled) == 5)
+        # y's messages finish while x-0 is still in hand; x-1 waits for x-0.
+        await until(lambda: [m.message_id for m in handlers.handled] == ["x-0", "y-0", "y-1"])
+        release_x.set()
+        await until(lambda: len(handlers.handled) == 4)
+        await until(lambda: broker.queue(WORK_QUEUE).messages() == [])
     await outbox.close()
 
-    assert handlers.batches == [[f"identity-a-{n}" for n in range(5)]]
-    assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 5}
-    assert broker.queue(WORK_QUEUE).messages() == []
+    assert [m.message_id for m in handlers.handled] == ["x-0", "y-0", "y-1", "x-1"]
+    assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 4}
 
 
-async def test_a_failing_message_of_a_batch_alone_is_abandoned_and_redelivered_the_others_are_completed_once(
+async def test_a_failing_message_is_abandoned_with_its_keys_later_messages_and_they_come_back_in_order(
     servicebus: ServiceBusClient, broker: ServiceBusBroker
 ) -> None:
     async def fails_once(message: IncomingMessage) -> None:
@@ -225,10 +235,8 @@ async def test_a_failing_message_of_a_batch_alone_is_abandoned_and_redelivered_t
         await until(lambda: broker.queue(WORK_QUEUE).messages() == [])
     await outbox.close()
 
-    first, *later = handlers.batches
-    assert first == ["identity-a-0", "identity-a-1", "identity-a-2"]
-    assert later == [["identity-a-1"]]
     handled = [(m.message_id, m.delivery_count) for m in handlers.handled]
-    assert handled == [("identity-a-0", 1), ("identity-a-1", 1), ("identity-a-2", 1), ("identity-a-1", 2)]
-    assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 3, f"{WORK_QUEUE}:abandoned": 1}
+    # identity-a-2 is not handled after identity-a-1 failed: both come back, in order
+    assert handled == [("identity-a-0", 1), ("identity-a-1", 1), ("identity-a-1", 2), ("identity-a-2", 2)]
+    assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 3, f"{WORK_QUEUE}:abandoned": 2}
     assert broker.queue(WORK_QUEUE).dead_letters() == []

@@ -36,8 +36,14 @@ class RecordingHandlers:
     async def handle_provision(self, message: IncomingMessage) -> Disposition:
         return await self._handle(message)
 
+    def order_key(self, message: IncomingMessage) -> str:
+        return message.message_id.split("-")[0]  # `work(session, n)` IDs: one chain per session
+
+    def hold_session(self) -> object:
+        return object()
+
     async def handle_provision_batch(
-        self, messages: Sequence[IncomingMessage]
+        self, messages: Sequence[IncomingMessage], session: object | None = None
     ) -> list[Disposition | BaseException]:
         self.batches.append([message.message_id for message in messages])
         results: list[Disposition | BaseException] = []
