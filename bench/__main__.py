@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.profile import AzureModel
+from bench.profile import DEFAULT_TIME_SCALE, AzureModel
 from bench.report import judge, write_all
 from bench.scenarios import BenchSettings, chaos, naive_baseline, per_environment_and_reconcile, shared_pool
 
@@ -50,10 +50,13 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--time-scale", type=float, default=10.0, help="how much faster than Azure (default 10)"
+        "--time-scale",
+        type=float,
+        default=DEFAULT_TIME_SCALE,
+        help=f"how much faster than Azure (default {DEFAULT_TIME_SCALE:g})",
     )
     parser.add_argument("--environments", type=int, default=200)
-    parser.add_argument("--baseline-environments", type=int, default=20)
+    parser.add_argument("--baseline-environments", type=int, default=10)
     parser.add_argument("--sessions", type=int, default=64, help="worker sessions at once")
     parser.add_argument("--event-receivers", type=int, default=64, help="worker intake events at once")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")

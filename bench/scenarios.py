@@ -30,12 +30,12 @@ class BenchSettings:
     model: AzureModel
     environments: int = 200
     packages: int = 3
-    baseline_environments: int = 20
+    baseline_environments: int = 10
     flags_sessions: int = 64
     flags_event_receivers: int = 64
     budgets: tuple[tuple[str, float], ...] = (
         ("1", 120.0),
-        ("2", 30.0),
+        ("2", 60.0),
         ("3", 60.0),
         ("4", 120.0),
     )
