@@ -18,9 +18,11 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]  # the library leaves __i
 )
 async def provision(messages: list[func.ServiceBusMessage]) -> None:
     host = await process_host.get()
-    results = await host.handle_provision_batch([from_function_message(m, WORK_QUEUE) for m in messages])
-    for result in results:
+    incoming = [from_function_message(m, WORK_QUEUE) for m in messages]
+    results = await host.handle_provision_batch(incoming)
+    for message, result in zip(incoming, results, strict=True):
         if isinstance(result, BaseException):
-            # The plain binding settles a batch as a whole: the batch comes back, and every event in it is
-            # idempotent. Past the queue's MaxDeliveryCount the batch's messages are dead-lettered.
-            raise result
+            # The plain binding settles a batch as a whole: raising would bring every message back. This one
+            # alone is tried again later (kept with its reason once its attempts run out); if even that send
+            # fails, the exception abandons the batch.
+            await host.retry_alone(message, result)

@@ -97,6 +97,12 @@ class MessagingHost:
 
         return await processing.provision_batch(messages, runtime, self.settings, self.clock(), decided=send)
 
+    async def retry_alone(self, message: IncomingMessage, error: BaseException) -> Disposition:
+        """Schedule another attempt of one batch message whose handling raised (see `retry_unexpected`)."""
+        disposition = processing.retry_unexpected(message, error, self.settings, self.clock())
+        await self.outbox.send(disposition.messages)
+        return disposition
+
     async def discover(self) -> int:
         """Publish `ppmi.environment.created` for environments created recently; returns how many."""
         environments = await environments_in_scope(self.runtime)

@@ -16,7 +16,7 @@ from shared.events import Event, new_event, parse_result
 from shared.messaging import processing
 from shared.messaging.config import MessagingSettings
 from shared.messaging.disposition import Disposition
-from shared.messaging.envelope import RESULTS_QUEUE, WORK_QUEUE, IncomingMessage
+from shared.messaging.envelope import KEPT_QUEUE, RESULTS_QUEUE, WORK_QUEUE, IncomingMessage
 from shared.messaging.hosting import process_host
 from tests.functions.test_function_app import delivered, trigger
 from tests.messaging.conftest import Platform
@@ -95,16 +95,8 @@ async def test_provision_converges_and_answers_every_message_of_a_sessions_batch
     assert [package["_managedidentityid_value"] for package in packages] == [row["managedidentityid"]] * 2
 
 
-async def test_provision_raises_when_one_message_fails_and_the_batch_converges_when_it_comes_back(
-    app_host: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    environment = app_host.sandbox.control.create_environment(display_name="Broken")
-    events = [
-        package_event(app_host, environment.id, app_host.certificate, "pipeline-broken"),
-        package_event(app_host, environment.id, app_host.second_certificate, "pipeline-broken"),
-    ]
-    work = await routed(app_host, events)
-    broken = str(work[1].message_id)
+def breaking(monkeypatch: pytest.MonkeyPatch, broken: str) -> None:
+    """`processing.provision` raises for the message `broken`, as a bug would."""
     real: Provision = processing.provision
 
     async def provision(
@@ -115,19 +107,43 @@ async def test_provision_raises_when_one_message_fails_and_the_batch_converges_w
         return await real(message, runtime, settings, now)
 
     monkeypatch.setattr(processing, "provision", provision)
-    with pytest.raises(RuntimeError, match="handler bug"):
-        await trigger("provision")([as_delivered(message) for message in work])
+
+
+async def test_a_message_that_raises_is_tried_again_alone_and_its_batch_mate_is_answered_once(
+    app_host: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = app_host.sandbox.control.create_environment(display_name="Broken")
+    events = [
+        package_event(app_host, environment.id, app_host.certificate, "pipeline-broken"),
+        package_event(app_host, environment.id, app_host.second_certificate, "pipeline-broken"),
+    ]
+    work = await routed(app_host, events)
+    breaking(monkeypatch, str(work[1].message_id))
+
+    await trigger("provision")([as_delivered(message) for message in work])  # returns: nothing comes back
 
     assert answers(app_host, "pipeline-broken") == [(events[0].id, "succeeded")]
+    latest = work[-1].sequence_number
+    (again,) = [m for m in app_host.broker.queue(WORK_QUEUE).messages() if m.sequence_number > latest]
+    assert again.state == "scheduled"
+    assert again.session_id == work[1].session_id
+    assert again.body == work[1].body  # the same event
+    assert again.application_properties["ppmi-attempt"] == 2
 
-    # The host abandons the whole batch; it comes back, and every event in it is idempotent.
-    monkeypatch.setattr(processing, "provision", real)
-    await trigger("provision")([as_delivered(message, delivery_count=2) for message in work])
 
-    assert answers(app_host, "pipeline-broken") == [
-        (events[0].id, "succeeded"),
-        (events[0].id, "succeeded"),
-        (events[1].id, "succeeded"),
-    ]
-    assert len(fics(app_host)) == 2
-    assert len(app_host.sandbox.control.rows(environment.id, "managedidentities")) == 1
+async def test_a_message_that_raises_on_its_last_attempt_is_answered_failed_and_kept_with_its_reason(
+    app_host: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = app_host.sandbox.control.create_environment(display_name="Broken for good")
+    (event,) = [package_event(app_host, environment.id, app_host.certificate, "pipeline-lost")]
+    (work,) = await routed(app_host, [event])
+    breaking(monkeypatch, str(work.message_id))
+    last = as_delivered(work)
+    last.application_properties["ppmi-attempt"] = MessagingSettings().max_attempts
+
+    await trigger("provision")([last])
+
+    assert answers(app_host, "pipeline-lost") == [(event.id, "failed")]
+    (kept,) = app_host.broker.queue(KEPT_QUEUE).messages()
+    reason = str(kept.application_properties["ppmi-kept-reason"])
+    assert "unexpected error (RuntimeError): handler bug" in reason
