@@ -26,7 +26,7 @@ configuration (environment variables):
   PPMI_POLICY_FILE   the provisioning policy (YAML); required
   AZURE_CLIENT_ID    the identity to act as (managed identity on Azure; else DefaultAzureCredential)
   PPMI_CONNECT_TO, PPMI_CA_BUNDLE   send every request to a local sandbox (see `ppmi sandbox --print-env`)
-exit codes: 0 done (plan: nothing pending, or --output json), 1 plan: changes pending, 2 settings or policy
+exit codes: 0 done (plan: nothing pending), 1 plan: changes pending (text or json), 2 settings or policy
   invalid, 3 failed, 4 rejected (e.g. environment unknown, out of scope, Dataverse URL not allowed)
 """
 
@@ -95,11 +95,11 @@ def _plan(args: argparse.Namespace) -> int:
         planned = await preview(args.environment_id, runtime)
         if args.output == "json":
             print(json.dumps(_preview_json(planned), indent=2))
-            return EXIT_OK
-        _print_changes("apply", planned.changes)
-        if planned.upgrade:
-            _print_changes("upgrade", planned.upgrade)
-        return 1 if planned.pending else EXIT_OK
+        else:
+            _print_changes("apply", planned.changes)
+            if planned.upgrade:
+                _print_changes("upgrade", planned.upgrade)
+        return 1 if planned.pending else EXIT_OK  # the same in either form, for pipelines that gate on it
 
     return _with_runtime(run)
 

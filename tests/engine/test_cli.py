@@ -73,7 +73,8 @@ def test_a_v0_row_is_planned_upgraded_and_reverted(
 
     code, out = run(capsys, "plan", "--environment-id", environment.id, "--output", "json")
     planned: dict[str, Any] = json.loads(out)
-    assert code == 0
+    assert code == 1  # an upgrade is pending: the same exit as the text form
+    assert planned["pending"] is True
     assert all(change["change"] in ("none", "check", "skip") for change in planned["apply"])
     upgrade = [(c["step"], c["change"]) for c in planned["upgrade"]]
     assert upgrade == [
