@@ -99,7 +99,7 @@ class MessagingHost:
 
     async def retry_alone(self, message: IncomingMessage, error: BaseException) -> Disposition:
         """Schedule another attempt of one batch message whose handling raised (see `retry_unexpected`)."""
-        disposition = processing.retry_unexpected(message, error, self.settings, self.clock())
+        disposition = await processing.retry_unexpected(message, error, self.settings, self.clock())
         await self.outbox.send(disposition.messages)
         return disposition
 

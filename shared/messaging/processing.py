@@ -108,7 +108,7 @@ async def provision_batch(
     return [results[index] for index in range(len(messages))]
 
 
-def retry_unexpected(
+async def retry_unexpected(
     message: IncomingMessage, error: BaseException, settings: MessagingSettings, now: datetime
 ) -> Disposition:
     """A batch's message whose handling raised, when its batch-mates must not come back with it (Functions).
@@ -118,28 +118,12 @@ def retry_unexpected(
     alone gets another attempt later on its session, like a transient failure, and is kept with its reason in
     `ppmi-kept` once its attempts run out.
     """
-    try:
-        event = parse_event(message.body)
-    except EventValidationError as unreadable:
-        return keep_unreadable(message, unreadable, settings)
     reason = f"unexpected error ({type(error).__name__}): {error}"
-    with message_scope(
-        event_id=event.id,
-        event_type=event.type,
-        environment_id=event.data.environment_id,
-        identity_key=message.session_id,
-        attempt=message.attempt,
-        queue=message.queue,
-        enqueued_time=message.enqueued_time,
-        message_id=message.message_id,
-    ) as scope:
-        disposition = retry_later(
-            message, event=event, reason=reason, retry_after=0.0, settings=settings, now=now
-        )
-        scope.set_outcome(disposition.outcome.value, disposition.reason)
-        if disposition.outcome is Outcome.FAILED:
-            record_kept_message(disposition.outcome.value)
-        return disposition
+
+    async def decide(message: IncomingMessage, event: Event) -> Disposition:
+        return retry_later(message, event=event, reason=reason, retry_after=0.0, settings=settings, now=now)
+
+    return await _handle(message, settings, now, decide)
 
 
 def order_key(message: IncomingMessage) -> str:

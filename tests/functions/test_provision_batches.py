@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,7 @@ from azure.functions.servicebus import ServiceBusMessage
 
 from sandbox.servicebus import MessageSnapshot
 from shared.engine import Runtime
-from shared.events import Event, new_event, parse_result
+from shared.events import Event, parse_result
 from shared.messaging import processing
 from shared.messaging.config import MessagingSettings
 from shared.messaging.disposition import Disposition
@@ -20,6 +19,7 @@ from shared.messaging.envelope import KEPT_QUEUE, RESULTS_QUEUE, WORK_QUEUE, Inc
 from shared.messaging.hosting import process_host
 from tests.functions.test_function_app import delivered, trigger
 from tests.messaging.conftest import Platform
+from tests.messaging.test_end_to_end import package_event
 
 Provision = Callable[[IncomingMessage, Runtime, MessagingSettings, datetime], Awaitable[Disposition]]
 
@@ -29,20 +29,6 @@ async def app_host(platform: Platform) -> AsyncIterator[Platform]:
     """The app's process-wide host, closed after the test."""
     yield platform
     await process_host.close()
-
-
-def package_event(platform: Platform, environment_id: str, certificate: bytes, reply_session: str) -> Event:
-    package_id = platform.sandbox.control.register_plugin_package(environment_id, certificate)
-    return new_event(
-        "ppmi.pluginpackage.registered",
-        {
-            "environmentId": environment_id,
-            "pluginPackageId": package_id,
-            "certificate": {"der": base64.b64encode(certificate).decode()},
-        },
-        source="/tests",
-        reply_session=reply_session,
-    )
 
 
 async def routed(platform: Platform, events: list[Event]) -> list[MessageSnapshot]:
@@ -80,8 +66,8 @@ def fics(platform: Platform) -> list[str]:
 async def test_provision_converges_and_answers_every_message_of_a_sessions_batch(app_host: Platform) -> None:
     environment = app_host.sandbox.control.create_environment(display_name="Batch")
     events = [
-        package_event(app_host, environment.id, app_host.certificate, "pipeline-batch"),
-        package_event(app_host, environment.id, app_host.second_certificate, "pipeline-batch"),
+        package_event(app_host, environment.id, "pipeline-batch", app_host.certificate),
+        package_event(app_host, environment.id, "pipeline-batch", app_host.second_certificate),
     ]
     work = await routed(app_host, events)
     assert len({message.session_id for message in work}) == 1
@@ -114,8 +100,8 @@ async def test_a_message_that_raises_is_tried_again_alone_and_its_batch_mate_is_
 ) -> None:
     environment = app_host.sandbox.control.create_environment(display_name="Broken")
     events = [
-        package_event(app_host, environment.id, app_host.certificate, "pipeline-broken"),
-        package_event(app_host, environment.id, app_host.second_certificate, "pipeline-broken"),
+        package_event(app_host, environment.id, "pipeline-broken", app_host.certificate),
+        package_event(app_host, environment.id, "pipeline-broken", app_host.second_certificate),
     ]
     work = await routed(app_host, events)
     breaking(monkeypatch, str(work[1].message_id))
@@ -135,7 +121,7 @@ async def test_a_message_that_raises_on_its_last_attempt_is_answered_failed_and_
     app_host: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     environment = app_host.sandbox.control.create_environment(display_name="Broken for good")
-    (event,) = [package_event(app_host, environment.id, app_host.certificate, "pipeline-lost")]
+    (event,) = [package_event(app_host, environment.id, "pipeline-lost", app_host.certificate)]
     (work,) = await routed(app_host, [event])
     breaking(monkeypatch, str(work.message_id))
     last = as_delivered(work)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from shared.messaging.outbox import Outbox
 from shared.messaging.processing import NotHandledError
 from shared.policy import load_policy
 from tests.messaging.conftest import Platform
+from tests.messaging.test_end_to_end import package_event
 from tests.messaging.test_worker import RecordingHandlers, running, until, work
 
 Provision = Callable[[IncomingMessage, Runtime, MessagingSettings, datetime], Awaitable[Disposition]]
@@ -42,20 +42,6 @@ def environment_event(kind: str, environment_id: str, reply_session: str) -> Eve
     return new_event(
         f"ppmi.environment.{kind}",
         {"environmentId": environment_id},
-        source="/tests",
-        reply_session=reply_session,
-    )
-
-
-def package_event(platform: Platform, environment_id: str, reply_session: str, certificate: bytes) -> Event:
-    package_id = platform.sandbox.control.register_plugin_package(environment_id, certificate)
-    return new_event(
-        "ppmi.pluginpackage.registered",
-        {
-            "environmentId": environment_id,
-            "pluginPackageId": package_id,
-            "certificate": {"der": base64.b64encode(certificate).decode()},
-        },
         source="/tests",
         reply_session=reply_session,
     )
