@@ -193,6 +193,8 @@ class Sandbox:
             ),
             # azure-core's requests transport (the Azure Monitor exporter's) trusts only this bundle.
             "REQUESTS_CA_BUNDLE": str(self.ca_path),
+            # The sandbox's directory knows a new FIC at once: an upgrade need not wait for Entra.
+            "PPMI_FIC_PROPAGATION_SECONDS": "0",
         }
 
     @property

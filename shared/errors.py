@@ -3,7 +3,8 @@
 PpmiError
  ├── InvalidInputError ............ the request can never succeed as given → `rejected`, no retry
  ├── TransientError ............... worth another try later; carries `retry_after` (seconds)
- │    └── TransientServiceError ... a service answered 429 / 5xx / a known race, or the network failed
+ │    ├── TransientServiceError ... a service answered 429 / 5xx / a known race, or the network failed
+ │    └── PropagationPending ...... new FICs must propagate in Entra before the row asks for them
  ├── PermanentError ............... retrying will not help → `failed`, no retry
  │    ├── ConfigurationError ...... settings or environment variables are wrong
  │    └── PermanentServiceError ... a service answered 400 / 403 / ... with a non-retryable code
@@ -43,6 +44,11 @@ class TransientError(PpmiError):
     def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class PropagationPending(TransientError):
+    """FICs were just created for a row that is about to ask for them: Entra needs time to propagate them
+    (`AADSTS70021` meanwhile), so the rest waits `retry_after` seconds."""
 
 
 class PermanentError(PpmiError):

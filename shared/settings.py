@@ -83,6 +83,7 @@ class Settings(BaseModel):
     identity_endpoint: str | None = None
     http_timeout_seconds: float = 30.0
     retry_budget_seconds: float = 60.0
+    fic_propagation_seconds: float = 300.0  # between adding an upgrade's FICs and moving the row to them
     servicebus_namespace: str | None = None
     servicebus_tls: bool = True
 
@@ -114,6 +115,7 @@ class Settings(BaseModel):
             identity_endpoint=env.get("IDENTITY_ENDPOINT") or None,
             http_timeout_seconds=_positive(env, "PPMI_HTTP_TIMEOUT_SECONDS", 30.0),
             retry_budget_seconds=_positive(env, "PPMI_RETRY_BUDGET_SECONDS", 60.0),
+            fic_propagation_seconds=_seconds(env, "PPMI_FIC_PROPAGATION_SECONDS", 300.0),
             servicebus_namespace=namespace,
             servicebus_tls=servicebus_tls,
         )
@@ -183,6 +185,20 @@ def _positive(env: Mapping[str, str], variable: str, default: float) -> float:
         raise ConfigurationError(f"{variable} must be a number of seconds, got {value!r}") from None
     if number <= 0:
         raise ConfigurationError(f"{variable} must be positive, got {value!r}")
+    return number
+
+
+def _seconds(env: Mapping[str, str], variable: str, default: float) -> float:
+    """A number of seconds that may be 0 (the wait is off)."""
+    value = env.get(variable)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigurationError(f"{variable} must be a number of seconds, got {value!r}") from None
+    if number < 0:
+        raise ConfigurationError(f"{variable} must be 0 or more, got {value!r}")
     return number
 
 

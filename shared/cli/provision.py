@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
 from shared.engine import Change, Preview, Report, Runtime, open_runtime, preview, process
-from shared.errors import InvalidInputError, PpmiError
+from shared.errors import InvalidInputError, PpmiError, PropagationPending
 from shared.events import Event, new_event
 from shared.policy import PolicyError, load_policy
 from shared.settings import Settings
@@ -119,7 +119,18 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 async def _report(event: Event, runtime: Runtime, args: argparse.Namespace) -> int:
-    report: Report = await process(event, runtime)
+    while True:
+        try:
+            report: Report = await process(event, runtime)
+            break
+        except PropagationPending as pending:
+            print(
+                f"ppmi: {pending}; waiting {pending.retry_after:.0f} s (stopping now is safe: run the "
+                "command again later to finish)",
+                file=sys.stderr,
+                flush=True,
+            )
+            await asyncio.sleep(pending.retry_after)
     if args.output == "json":
         steps = [step.model_dump(exclude_none=True) for step in report.steps]
         print(json.dumps({"outcome": report.outcome, "reason": report.reason, "steps": steps}, indent=2))

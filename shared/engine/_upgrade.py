@@ -1,21 +1,25 @@
 """Subject format upgrade (v0/v1 → v2) and its revert, for one environment's `managedidentity` row.
 
 Order matters: the new FIC exists before the row asks for it, and the old one goes only after the row was
-read back at the new version, so plug-ins keep working at every step. A dedicated identity remembers the
+read back at the new version, so plug-ins keep working at every step. Entra takes minutes to propagate a new
+FIC (a token asked for meanwhile fails with `AADSTS70021`), so when a switch has to create FICs it creates
+them and stops there (`PropagationPending`): the event is tried again after `PPMI_FIC_PROPAGATION_SECONDS`,
+finds them in place and moves the row. A dedicated identity remembers the
 version it came from in a tag, which is what a revert goes back to. Reconcile never moves a row's version,
 so neither an upgrade nor a revert is undone behind the operator's back.
 """
 
 from __future__ import annotations
 
+from shared.clients.dataverse import DataverseClient
 from shared.engine._apply import apply
 from shared.engine._desired import credentials_for, resolved, row_id_for
-from shared.engine._model import Action, DesiredCredential, Enrichment, Unchanged
+from shared.engine._model import Action, DesiredCredential, Enrichment, PutCredential, Unchanged, UpdateRow
 from shared.engine._naming import UPGRADED_FROM_TAG
 from shared.engine._placement import find_existing
 from shared.engine._plan import plan_switch
 from shared.engine._runtime import Runtime
-from shared.errors import InvalidInputError
+from shared.errors import InvalidInputError, PropagationPending
 from shared.events import StepResult
 
 CURRENT_VERSION = 2
@@ -89,5 +93,27 @@ async def switch_format(
         tags=tags,
     )
     if write:
-        await apply(actions, runtime, dataverse, into)
+        await _apply_after_propagation(actions, runtime, dataverse, into, version=version)
     return actions
+
+
+async def _apply_after_propagation(
+    actions: list[Action],
+    runtime: Runtime,
+    dataverse: DataverseClient,
+    into: list[StepResult],
+    *,
+    version: int,
+) -> None:
+    """Apply a switch; when it creates FICs, only those, and ask to be run again once they propagated."""
+    wait = runtime.settings.fic_propagation_seconds
+    created = [action for action in actions if isinstance(action, PutCredential)]
+    if created and wait > 0 and any(isinstance(action, UpdateRow) for action in actions):
+        await apply(created, runtime, dataverse, into)
+        names = ", ".join(action.name for action in created)
+        raise PropagationPending(
+            f"created {names}; the row moves to version {version} once Entra has had {wait:.0f} s to "
+            "propagate it (plug-ins keep the FICs they use until then)",
+            retry_after=wait,
+        )
+    await apply(actions, runtime, dataverse, into)

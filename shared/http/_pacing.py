@@ -151,7 +151,7 @@ class TokenBucket:
         self._not_before = max(self._not_before, self._clock.now() + retry_after)
 
     def seconds_until_free(self) -> float:
-        """How long until this bucket next has a token, counting neither hold-backs' end nor waiters."""
+        """How long until this bucket next has a token: a 429 hold-back's end counts, waiters do not."""
         self._refill()
         held = max(0.0, self._not_before - self._clock.now())
         return max(held, (1 - self._tokens) / self.per_second if self._tokens < 1 else 0.0)
