@@ -22,9 +22,10 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
     baseline = await naive_baseline(settings)
     first, third = await per_environment_and_reconcile(settings)
     second = await shared_pool(settings)
+    second_functions = await shared_pool(settings, whole_batches=True)
     fourth = await chaos(settings)
-    scenarios = [first, second, third, fourth]
-    for item in (first, second, fourth):
+    scenarios = [first, second, second_functions, third, fourth]
+    for item in (first, second, second_functions, fourth):
         item["over_naive"] = round(
             item["projected_makespan_seconds"] / baseline["projected_makespan_seconds"], 2
         )

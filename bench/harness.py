@@ -42,12 +42,14 @@ class WorkerFlags:
     time_scale: float
     sessions: int = 64
     event_receivers: int = 64
+    whole_batches: bool = False  # the Functions host's settling: one batch at a time, ARM read per batch
 
     def arguments(self) -> list[str]:
         return [
             "--time-scale", str(self.time_scale),
             "--sessions", str(self.sessions),
             "--event-receivers", str(self.event_receivers),
+            *(["--whole-batches"] if self.whole_batches else []),
         ]  # fmt: skip
 
 

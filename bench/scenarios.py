@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class BenchSettings:
     budgets: tuple[tuple[str, float], ...] = (
         ("1", 120.0),
         ("2", 60.0),
+        ("2b", 90.0),
         ("3", 60.0),
         ("4", 120.0),
     )
@@ -90,6 +91,7 @@ async def measure(
     events: list[Event],
     reply_session: str,
     workload: Workload,
+    whole_batches: bool = False,
 ) -> dict[str, Any]:
     """Run `events` through a worker and describe the run against its lower bound."""
     model = settings.model
@@ -99,7 +101,7 @@ async def measure(
         bench.env,
         events,
         reply_session=reply_session,
-        flags=settings.flags,
+        flags=replace(settings.flags, whole_batches=whole_batches),
         within=settings.budget(key),
         log=bench.workdir / f"worker-{key}.log",
     )
@@ -205,18 +207,20 @@ async def per_environment_and_reconcile(settings: BenchSettings) -> list[dict[st
     return [first, third]
 
 
-async def shared_pool(settings: BenchSettings) -> dict[str, Any]:
+async def shared_pool(settings: BenchSettings, *, whole_batches: bool = False) -> dict[str, Any]:
+    """Scenario 2; with `whole_batches`, 2b: the worker settling as the Functions host does."""
     bench = open_bench(settings, "shared-pool", chaos=False, count=settings.environments)
     try:
         session = unique_reply_session()
         return await measure(
             bench,
             settings,
-            key="2",
-            title="burst, shared-pool",
+            key="2b" if whole_batches else "2",
+            title="burst, shared-pool, Functions batching" if whole_batches else "burst, shared-pool",
             events=creation_events(bench.environments, bench.certificate, session),
             reply_session=session,
             workload=Workload(settings.environments, settings.packages, strategy="shared-pool"),
+            whole_batches=whole_batches,
         )
     finally:
         bench.sandbox.stop()

@@ -33,10 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, required=True)
     parser.add_argument("--sessions", type=int, default=WorkerOptions.sessions)
     parser.add_argument("--event-receivers", type=int, default=WorkerOptions.event_receivers)
+    parser.add_argument("--whole-batches", action="store_true", help="settle like the Functions host")
     args = parser.parse_args(argv)
     options = WorkerOptions(
         sessions=args.sessions,
         event_receivers=args.event_receivers,
+        whole_batches=args.whole_batches,
         session_idle_seconds=WorkerOptions.session_idle_seconds / args.time_scale,
     )
     asyncio.run(serve_until_signalled("bench worker", options, backoff=scaled_backoff(args.time_scale)))

@@ -44,6 +44,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="most waiting messages of one session handled together (host.json maxMessageBatchSize)",
     )
     parser.add_argument(
+        "--whole-batches",
+        action="store_true",
+        help="settle like the Functions host: a session's waiting messages one batch at a time, ARM read per "
+        "batch (default: messages as they come, ARM read once per held session)",
+    )
+    parser.add_argument(
         "--max-delivery-count",
         type=_positive,
         default=defaults.max_delivery_count,
@@ -57,6 +63,7 @@ def _run(args: argparse.Namespace) -> int:
         sessions=args.sessions,
         event_receivers=args.event_receivers,
         batch_size=args.batch_size,
+        whole_batches=args.whole_batches,
         max_delivery_count=args.max_delivery_count,
     )
     try:

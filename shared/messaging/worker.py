@@ -62,6 +62,9 @@ class WorkerOptions:
     sessions: int = 8
     event_receivers: int = 4
     batch_size: int = 256
+    # Settle like the Functions host: a session's waiting messages as one batch at a time, with a view of ARM
+    # per batch, instead of taking messages as they come and keeping the view while the session is held.
+    whole_batches: bool = False
     max_delivery_count: int = 10
     receive_wait_seconds: float = 1.0
     session_idle_seconds: float = 2.0
@@ -214,6 +217,9 @@ async def _drain_session(
     one at a time; handling runs in tasks.
     """
     renewer.register(receiver, receiver.session)
+    if options.whole_batches:
+        await _drain_in_batches(receiver, host=host, options=options, stop=stop, stats=stats)
+        return
     # Kept while this receiver holds the session: nobody else writes to its identities meanwhile.
     session = host.hold_session()
     loop = asyncio.get_running_loop()
@@ -247,6 +253,32 @@ async def _drain_session(
         if handling:
             await asyncio.wait(handling)
             await _settle_done(receiver, handling, stats)
+
+
+async def _drain_in_batches(
+    receiver: ServiceBusReceiver,
+    *,
+    host: MessageHandlers,
+    options: WorkerOptions,
+    stop: asyncio.Event,
+    stats: WorkerStats,
+) -> None:
+    """The Functions host's way: the messages waiting, handled as one batch, settled, then the next batch."""
+    while not stop.is_set():
+        batch = await receiver.receive_messages(
+            max_message_count=options.batch_size, max_wait_time=options.session_idle_seconds
+        )
+        if not batch:
+            return  # the session is idle: release it so another identity gets a turn
+        held = [m for m in batch if not await _dead_lettered(receiver, m, WORK_QUEUE, options, stats)]
+        if not held:
+            continue
+        try:
+            results = await host.handle_provision_batch([from_sdk_message(m, WORK_QUEUE) for m in held])
+        except Exception as error:  # the host's contract: any failure abandons, and the messages come back
+            results = [error] * len(held)
+        for message, result in zip(held, results, strict=True):
+            await _settle_result(receiver, message, result, stats)
 
 
 BUSY_RECEIVE_SECONDS = 0.05  # while messages are in hand, look for more this long before settling
@@ -284,15 +316,22 @@ async def _settle_done(
 ) -> None:
     """Complete or abandon every message whose handling has finished, as its result says."""
     for task in [task for task in handling if task.done()]:
-        message = handling.pop(task)
-        result = task.result()
-        if isinstance(result, BaseException):
-            log.error("message.abandoned", queue=WORK_QUEUE, message_id=message.message_id, error=str(result))
-            await receiver.abandon_message(message)
-            stats.count(WORK_QUEUE, "abandoned")
-        else:
-            await receiver.complete_message(message)
-            stats.count(WORK_QUEUE, result.outcome.value)
+        await _settle_result(receiver, handling.pop(task), task.result(), stats)
+
+
+async def _settle_result(
+    receiver: ServiceBusReceiver,
+    message: ServiceBusReceivedMessage,
+    result: Disposition | BaseException,
+    stats: WorkerStats,
+) -> None:
+    if isinstance(result, BaseException):
+        log.error("message.abandoned", queue=WORK_QUEUE, message_id=message.message_id, error=str(result))
+        await receiver.abandon_message(message)
+        stats.count(WORK_QUEUE, "abandoned")
+    else:
+        await receiver.complete_message(message)
+        stats.count(WORK_QUEUE, result.outcome.value)
 
 
 async def _dead_lettered(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from shared.messaging.processing import NotHandledError
 from shared.policy import load_policy
 from tests.messaging.conftest import Platform
 from tests.messaging.test_end_to_end import package_event
-from tests.messaging.test_worker import RecordingHandlers, running, until, work
+from tests.messaging.test_worker import OPTIONS, RecordingHandlers, running, until, work
 
 Provision = Callable[[IncomingMessage, Runtime, MessagingSettings, datetime], Awaitable[Disposition]]
 
@@ -226,3 +227,21 @@ async def test_a_failing_message_is_abandoned_with_its_keys_later_messages_and_t
     assert handled == [("identity-a-0", 1), ("identity-a-1", 1), ("identity-a-1", 2), ("identity-a-2", 2)]
     assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 3, f"{WORK_QUEUE}:abandoned": 2}
     assert broker.queue(WORK_QUEUE).dead_letters() == []
+
+
+async def test_with_whole_batches_the_worker_settles_as_the_functions_host_one_batch_at_a_time(
+    servicebus: ServiceBusClient, broker: ServiceBusBroker
+) -> None:
+    async def quick(message: IncomingMessage) -> None:
+        return None
+
+    handlers = RecordingHandlers(servicebus, quick)
+    outbox = Outbox(servicebus)
+    await outbox.send([work("identity-a", n) for n in range(5)])
+    async with running(handlers, replace(OPTIONS, whole_batches=True)) as stats:
+        await until(lambda: len(handlers.handled) == 5)
+        await until(lambda: broker.queue(WORK_QUEUE).messages() == [])
+    await outbox.close()
+
+    assert handlers.batches == [[f"identity-a-{n}" for n in range(5)]]  # one call, the whole batch
+    assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 5}
