@@ -214,7 +214,7 @@ def write_readme_section(readme: Path, table: str) -> None:
     head = text.split(f"\n{README_HEADING}\n", 1)[0].rstrip("\n")
     section = (
         f"{README_HEADING}\n\n"
-        "`make bench` drives four scenarios through the real path (events → `ppmi-events` → worker → "
+        "`make bench` drives five scenarios through the real path (events → `ppmi-events` → worker → "
         "engine → sandbox) against a sandbox that models Azure's latencies and documented limits, "
         "time-scaled, beside the naive manual procedure. `bench/README.md` explains the model, the lower "
         "bound and what limits the product. Latest run (`bench/results/latest.md`, `.json`, `.png`):\n\n"

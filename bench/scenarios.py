@@ -1,4 +1,4 @@
-"""The four scenarios and the naive baseline, each in a fresh sandbox, measured in one run."""
+"""The scenarios and the naive baseline, each in a fresh sandbox, measured in one run."""
 
 from __future__ import annotations
 
