@@ -118,7 +118,11 @@ async def retry_unexpected(
     alone gets another attempt later on its session, like a transient failure, and is kept with its reason in
     `ppmi-kept` once its attempts run out.
     """
-    reason = f"unexpected error ({type(error).__name__}): {error}"
+    reason = (
+        str(error)
+        if isinstance(error, NotHandledError)
+        else f"unexpected error ({type(error).__name__}): {error}"
+    )
 
     async def decide(message: IncomingMessage, event: Event) -> Disposition:
         return retry_later(message, event=event, reason=reason, retry_after=0.0, settings=settings, now=now)
