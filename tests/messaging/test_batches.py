@@ -245,3 +245,32 @@ async def test_with_whole_batches_the_worker_settles_as_the_functions_host_one_b
 
     assert handlers.batches == [[f"identity-a-{n}" for n in range(5)]]  # one call, the whole batch
     assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 5}
+
+
+async def test_a_session_kept_busy_past_half_its_lock_renewal_is_released_and_taken_again_losing_nothing(
+    servicebus: ServiceBusClient, broker: ServiceBusBroker
+) -> None:
+    async def slow(message: IncomingMessage) -> None:
+        await asyncio.sleep(0.1)
+
+    handlers = RecordingHandlers(servicebus, slow)
+    outbox = Outbox(servicebus)
+    await outbox.send([work("identity-a", n) for n in range(6)])
+    holds: list[object] = []
+    hold = handlers.hold_session
+
+    def counted() -> object:
+        holds.append(hold())
+        return holds[-1]
+
+    handlers.hold_session = counted  # type: ignore[method-assign]
+    # Half of 0.3 s of renewal: the session is let go between messages and taken again.
+    options = replace(OPTIONS, max_lock_renewal_seconds=0.3, batch_size=2)
+    async with running(handlers, options) as stats:
+        await until(lambda: len(handlers.handled) == 6)
+        await until(lambda: broker.queue(WORK_QUEUE).messages() == [])
+    await outbox.close()
+
+    assert [m.message_id for m in handlers.handled] == [f"identity-a-{n}" for n in range(6)]
+    assert stats.outcomes == {f"{WORK_QUEUE}:succeeded": 6}
+    assert len(holds) > 1  # held more than once, each hold with its own view
