@@ -69,9 +69,6 @@ class MessagingHost:
     async def handle_route_event(self, message: IncomingMessage) -> Disposition:
         return await self._handle(processing.route_event, message)
 
-    async def handle_provision(self, message: IncomingMessage) -> Disposition:
-        return await self._handle(processing.provision, message)
-
     def order_key(self, message: IncomingMessage) -> str:
         return processing.order_key(message)
 

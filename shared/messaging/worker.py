@@ -1,9 +1,11 @@
 """`ppmi worker`: the Functions host's Service Bus semantics on the same queues, for local use and containers.
 
 Peek-lock; complete after the handler returns (its messages are sent by then); abandon when it raises, so the
-message comes straight back; dead-letter past the max delivery count; `ppmi-work` by session, the messages a
-session has waiting taken as one batch (up to `batch_size`, host.json's `maxMessageBatchSize`), `sessions`
-sessions at once. Stopping lets the batch in hand finish.
+message comes straight back; dead-letter past the max delivery count; `ppmi-work` by session, `sessions`
+sessions at once. Within a held session, messages are taken as they come (up to `batch_size` in hand, one
+environment's in order) and share one view of ARM for the hold; `whole_batches` settles as the Functions host
+does instead (one batch of the waiting messages at a time, a view per batch). Stopping lets the messages in
+hand finish.
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ class MessageHandlers(Protocol):
 
     async def handle_route_event(self, message: IncomingMessage) -> Disposition: ...
 
-    async def handle_provision(self, message: IncomingMessage) -> Disposition: ...
-
     def order_key(self, message: IncomingMessage) -> str:
         """Messages with one key are handled in order, one after another (an environment's events)."""
         ...
@@ -52,7 +52,7 @@ class MessageHandlers(Protocol):
 
 
 MAX_DELIVERY_COUNT_EXCEEDED = "MaxDeliveryCountExceeded"
-SESSION_HOLD_SHARE = 0.5  # of the lock renewal limit: a batch started before it ends well inside the limit
+SESSION_HOLD_SHARE = 0.5  # of the lock renewal limit: messages taken before it end well inside the limit
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,6 @@ class RecordingHandlers:
     async def handle_route_event(self, message: IncomingMessage) -> Disposition:
         return await self._handle(message)
 
-    async def handle_provision(self, message: IncomingMessage) -> Disposition:
-        return await self._handle(message)
-
     def order_key(self, message: IncomingMessage) -> str:
         return message.message_id.split("-")[0]  # `work(session, n)` IDs: one chain per session
 
