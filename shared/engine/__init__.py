@@ -11,8 +11,9 @@ from shared.engine._naming import identity_key
 from shared.engine._placement import Placement, find_existing
 from shared.engine._plan import plan
 from shared.engine._preview import Preview, preview
-from shared.engine._process import Report, enrich, environments_in_scope, process
+from shared.engine._process import Report, enrich, process
 from shared.engine._runtime import Runtime, open_runtime
+from shared.engine._scope import environments_in_scope
 from shared.events import StepResult
 
 __all__ = [

@@ -31,6 +31,7 @@ from shared.engine._naming import (
     pool_tags,
 )
 from shared.engine._runtime import Runtime
+from shared.engine._scope import environments_in_scope
 from shared.errors import PermanentError
 from shared.http import PaceKey
 from shared.telemetry import FIC_CAP, record_fic_capacity
@@ -194,12 +195,7 @@ async def _shards_wanted(runtime: Runtime, ledger: PoolLedger, environments_per_
     four seconds. Read once per held view.
     """
     if ledger.environments_in_scope is None:
-        policy = runtime.policy
-        ledger.environments_in_scope = sum(
-            1
-            for environment in await runtime.environments.list_environments()
-            if policy.environment_in_scope(environment.id, environment.type, environment.display_name)
-        )
+        ledger.environments_in_scope = len(await environments_in_scope(runtime))
     return max(1, ceil(ledger.environments_in_scope / max(1, environments_per_shard)))
 
 

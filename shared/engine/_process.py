@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from shared.clients.dataverse import ComponentKind, DataverseClient, ManagedIdentityRow, dataverse_origin
-from shared.clients.environments import EnvironmentInfo
 from shared.engine._apply import apply, ensure_identity
 from shared.engine._desired import credentials_for, grants_for, resolved, row_id_for, row_values
 from shared.engine._held import HeldArm
@@ -51,16 +50,6 @@ class Report:
     outcome: Literal["succeeded", "rejected", "failed"]
     reason: str | None
     steps: list[StepResult]
-
-
-async def environments_in_scope(runtime: Runtime) -> list[EnvironmentInfo]:
-    """Every environment the policy covers, as the environments API lists them (for the timers)."""
-    policy = runtime.policy
-    return [
-        environment
-        for environment in await runtime.environments.list_environments()
-        if policy.environment_in_scope(environment.id, environment.type, environment.display_name)
-    ]
 
 
 async def enrich(event: Event, runtime: Runtime) -> Enrichment:
