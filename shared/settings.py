@@ -176,6 +176,11 @@ def _existing_file(env: Mapping[str, str], variable: str) -> Path | None:
 
 
 def _positive(env: Mapping[str, str], variable: str, default: float) -> float:
+    return _seconds(env, variable, default, zero_allowed=False)
+
+
+def _seconds(env: Mapping[str, str], variable: str, default: float, *, zero_allowed: bool = True) -> float:
+    """A number of seconds; 0 only where it turns a wait off."""
     value = env.get(variable)
     if not value:
         return default
@@ -183,22 +188,9 @@ def _positive(env: Mapping[str, str], variable: str, default: float) -> float:
         number = float(value)
     except ValueError:
         raise ConfigurationError(f"{variable} must be a number of seconds, got {value!r}") from None
-    if number <= 0:
-        raise ConfigurationError(f"{variable} must be positive, got {value!r}")
-    return number
-
-
-def _seconds(env: Mapping[str, str], variable: str, default: float) -> float:
-    """A number of seconds that may be 0 (the wait is off)."""
-    value = env.get(variable)
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigurationError(f"{variable} must be a number of seconds, got {value!r}") from None
-    if number < 0:
-        raise ConfigurationError(f"{variable} must be 0 or more, got {value!r}")
+    if number < 0 or (number == 0 and not zero_allowed):
+        expected = "0 or more" if zero_allowed else "positive"
+        raise ConfigurationError(f"{variable} must be {expected}, got {value!r}")
     return number
 
 
