@@ -7,6 +7,7 @@ dead-letters it after the queue's max delivery count; `ppmi requeue` re-drives i
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
@@ -131,15 +132,25 @@ async def retry_unexpected(
 
 
 def order_key(message: IncomingMessage) -> str:
-    """Which messages must be handled in order: one environment's events (an unreadable one stands alone)."""
+    """Which messages must be handled in order: one environment's events (an unreadable one stands alone).
+
+    Only the ordering depends on it, so it reads the environment ID without validating the event (and its
+    certificate): `_handle` does that once, when the message is handled, and keeps what is unreadable.
+    """
     try:
-        return parse_event(message.body).data.environment_id.lower()
-    except EventValidationError:
+        data = json.loads(message.body)["data"]
+        environment_id = data["environmentId"]
+    except (ValueError, KeyError, TypeError):
         return f"unreadable:{message.message_id}"
+    if not isinstance(environment_id, str):
+        return f"unreadable:{message.message_id}"
+    return environment_id.lower()
 
 
 def _by_environment(messages: Sequence[IncomingMessage]) -> list[list[int]]:
     """Indexes of the messages per environment, in order."""
+    if len(messages) == 1:
+        return [[0]]
     groups: dict[str, list[int]] = {}
     for index, message in enumerate(messages):
         groups.setdefault(order_key(message), []).append(index)
