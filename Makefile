@@ -1,5 +1,13 @@
 # Two commands matter: `make demo` and `make test`. Both build the virtual environment themselves.
-PYTHON ?= python3
+# The app runs on Python 3.13 (as on Azure Functions Flex Consumption). PYTHON=... picks an interpreter; otherwise
+# python3.13 on PATH, else the newest 3.13 that pyenv installed (its shim refuses versions not selected).
+PYENV_ROOT ?= $(HOME)/.pyenv
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3.13 $$(ls -d $(PYENV_ROOT)/versions/3.13*/bin/python3.13 2>/dev/null | sort -rV); do \
+  "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { command -v "$$p"; break; }; done)
+endif
+# checkov (infra linting) has its own environment and its own interpreter: it does not support 3.13 everywhere.
+IAC_PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -12,6 +20,11 @@ IAC_STAMP := $(IAC_VENV)/.installed
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	@$(if $(PYTHON),,echo "Python 3.13 not found. Install it (e.g. 'pyenv install 3.13', or your OS's python3.13 package)," \
+	  "or run make with PYTHON=/path/to/python3.13." >&2; exit 2)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else 1)' || \
+	  { echo "$(PYTHON) is not Python 3.13; run make with PYTHON=/path/to/python3.13." >&2; exit 2; }
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
@@ -21,7 +34,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 iac-venv: $(IAC_STAMP)
 
 $(IAC_STAMP): infra/requirements-iac.txt
-	$(PYTHON) -m venv $(IAC_VENV)
+	$(IAC_PYTHON) -m venv $(IAC_VENV)
 	$(IAC_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(IAC_VENV)/bin/python -m pip install --quiet -r infra/requirements-iac.txt
 	touch $(IAC_STAMP)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from proton import Condition, Data, Link, symbol
 
 from sandbox.servicebus._codec import to_dotnet_ticks
 from sandbox.servicebus._queue import Queue
-
-_T = TypeVar("_T")
 
 SESSION_FILTER = symbol("com.microsoft:session-filter")
 
@@ -52,7 +50,7 @@ def amqp_error(condition: str, description: str) -> Condition:
     return Condition(condition, description, {symbol("com.microsoft:tracking-id"): str(uuid.uuid4())})
 
 
-def present(value: _T | None) -> _T:
+def present[T](value: T | None) -> T:
     """The endpoint an event is about; proton's types allow None where the event kind rules it out."""
     if value is None:
         raise RuntimeError("proton delivered an event without the endpoint it concerns")

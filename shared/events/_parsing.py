@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -14,8 +14,6 @@ from pydantic_core import ErrorDetails
 from shared.events._fields import MAX_EVENT_BYTES
 from shared.events._models import EVENT_MODELS, EVENT_TYPES, Event
 from shared.events._quoting import shown, shown_key
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class EventValidationError(ValueError):
@@ -98,13 +96,13 @@ def parse_event(raw: bytes | str) -> Event:
     return _validated(_model_for(document), text)
 
 
-def validate_json(model: type[ModelT], raw: bytes | str) -> ModelT:
+def validate_json[ModelT: BaseModel](model: type[ModelT], raw: bytes | str) -> ModelT:
     """Size, JSON and duplicate-key checks, then the model's own strict validation."""
     text, _ = _load_json(raw)
     return _validated(model, text)
 
 
-def _validated(model: type[ModelT], text: str) -> ModelT:
+def _validated[ModelT: BaseModel](model: type[ModelT], text: str) -> ModelT:
     try:
         return model.model_validate_json(text)
     except ValidationError as error:

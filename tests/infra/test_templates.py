@@ -91,10 +91,10 @@ def test_every_required_parameter_of_main_is_supplied_by_the_azd_parameter_file(
     assert set(supplied) <= set(declared)
 
 
-def test_function_app_runs_python_3_11_on_flex_consumption() -> None:
+def test_function_app_runs_python_3_13_on_flex_consumption() -> None:
     host = template("core/host/function-app-flex.bicep")["resources"]
 
     assert resource_config(host["plan"])["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
     function_app_config = resource_config(host["functionApp"])["properties"]["functionAppConfig"]
-    assert function_app_config["runtime"] == {"name": "python", "version": "3.11"}
+    assert function_app_config["runtime"] == {"name": "python", "version": "3.13"}
     assert function_app_config["deployment"]["storage"]["authentication"]["type"] == "UserAssignedIdentity"

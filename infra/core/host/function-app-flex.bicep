@@ -1,4 +1,4 @@
-// Flex Consumption Function App (Python 3.11) running as its user-assigned identity. Every connection is
+// Flex Consumption Function App (Python 3.13) running as its user-assigned identity. Every connection is
 // identity-based: no key, SAS or connection string with a secret is ever written to its settings.
 param name string
 param planName string
@@ -94,7 +94,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
       }
-      runtime: { name: 'python', version: '3.11' }
+      runtime: { name: 'python', version: '3.13' }
     }
   }
 }
