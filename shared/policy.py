@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,12 +33,12 @@ from shared.fic import (
     federated_credential_name,
     load_certificate,
 )
+from shared.role_grants import ScopeError, check_scope, refused_role_reason
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
 _RESOURCE_GROUP = re.compile(r"[-\w._()]{0,89}[-\w_()]", re.ASCII)
 _LOCATION = re.compile(r"[a-z0-9]{2,40}", re.ASCII)
 _NAME_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9-_]{0,39}", re.ASCII)
-_SCOPE_PLACEHOLDERS = frozenset({"subscriptionId", "resourceGroup", "environmentId"})
 
 DEFAULT_DATAVERSE_HOST_SUFFIXES: dict[Cloud, tuple[str, ...]] = {
     Cloud.PUBLIC: ("crm.dynamics.com", *(f"crm{region}.dynamics.com" for region in range(2, 23))),
@@ -85,18 +84,16 @@ def _regex(value: str) -> str:
 
 
 def _scope_template(value: str) -> str:
-    if not value.startswith("/"):
-        raise _fail("must be an Azure resource ID starting with '/', e.g. /subscriptions/{subscriptionId}")
     try:
-        names = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
-    except ValueError as error:
-        raise _fail(f"has unbalanced braces: {error}") from None
-    unknown = names - _SCOPE_PLACEHOLDERS
-    if unknown:
-        raise _fail(
-            f"uses unknown placeholders {sorted(unknown)}; allowed: {{subscriptionId}}, {{resourceGroup}}, "
-            "{environmentId}"
-        )
+        return check_scope(value, template=True)
+    except ScopeError as error:
+        raise _fail(str(error)) from None
+
+
+def _grantable_role(value: str) -> str:
+    reason = refused_role_reason(value)
+    if reason is not None:
+        raise _fail(reason)
     return value
 
 
@@ -223,14 +220,16 @@ def _certificate_bytes(value: str, base_dir: Path) -> bytes:
 
 
 class RoleGrant(PolicyModel):
-    role_definition_id: Guid
+    role_definition_id: Annotated[Guid, AfterValidator(_grantable_role)]
     scope: Annotated[str, Field(min_length=2, max_length=1024), AfterValidator(_scope_template)]
     description: Annotated[str, Field(max_length=500)] = ""
 
     def scope_for(self, *, subscription_id: str, resource_group: str, environment_id: str) -> str:
-        return self.scope.format(
+        """The scope filled in, checked again: a value put into a placeholder must not change its meaning."""
+        filled = self.scope.format(
             subscriptionId=subscription_id, resourceGroup=resource_group, environmentId=environment_id
         )
+        return check_scope(filled, template=False)
 
 
 class EnvironmentScope(PolicyModel):

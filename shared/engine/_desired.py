@@ -12,6 +12,7 @@ from shared.engine._naming import managed_identity_row_id, role_assignment_name
 from shared.errors import PermanentError
 from shared.fic import FederatedCredentialError, federated_credential, federated_credential_name
 from shared.policy import Policy, TrustedSigner
+from shared.role_grants import ScopeError
 
 NEW_IDENTITY = "(new)"  # stands in for IDs an identity gets only when it is created (plans only)
 
@@ -86,11 +87,14 @@ def grants_for(
     for grant in policy.role_grants:
         if only_environment_scoped and "{environmentId}" not in grant.scope:
             continue
-        scope = grant.scope_for(
-            subscription_id=settings.subscription_id,
-            resource_group=settings.resource_group,
-            environment_id=environment_id,
-        )
+        try:
+            scope = grant.scope_for(
+                subscription_id=settings.subscription_id,
+                resource_group=settings.resource_group,
+                environment_id=environment_id,
+            )
+        except ScopeError as error:
+            raise PermanentError(f"role grant {grant.scope} for {environment_id}: {error}") from None
         name = role_assignment_name(scope, principal_id or "", grant.role_definition_id)
         grants.append(DesiredGrant(scope=scope, role_definition_id=grant.role_definition_id, name=name))
     return tuple(grants)

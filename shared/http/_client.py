@@ -9,11 +9,20 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from shared.auth import TokenSource
-from shared.errors import ConfigurationError, Retry, ServiceError, TransientError, classify, service_error
+from shared.errors import (
+    ConfigurationError,
+    PermanentError,
+    Retry,
+    ServiceError,
+    TransientError,
+    classify,
+    service_error,
+)
 from shared.http._clock import Clock, SystemClock
 from shared.http._pacing import PaceKey, Pacing, call_pace
 from shared.settings import is_loopback
@@ -126,6 +135,7 @@ class HttpClient:
         Raises a `ServiceError` subclass; a `TransientServiceError` escapes only with the budget spent,
         and its `retry_after` says how long the caller should wait before trying again.
         """
+        _refuse_ambiguous_path(call)
         url = httpx.URL(call.url)
         if url.scheme != "https" and not is_loopback(url.host):
             raise ConfigurationError(f"refusing to send {call.name} over {url.scheme}:// to {url.host}")
@@ -205,6 +215,31 @@ class HttpClient:
             status=None,
             code=code,
             message=str(error) or code,
+        )
+
+
+_ENCODED_SEPARATOR = re.compile(r"%(?:2f|2e|5c)", re.IGNORECASE)
+
+
+def _refuse_ambiguous_path(call: Call) -> None:
+    """A path must reach exactly the resource it names: httpx resolves `.` and `..` segments (RFC 3986
+    remove_dot_segments) and services may decode `%2F`, so a role-assignment URL built on a scope like
+    `/subscriptions/s/resourceGroups/rg/..` would land on the whole subscription. Such paths are never sent.
+    """
+    path = urlsplit(call.url).path
+    segments = path.split("/")[1:]
+    if path in ("", "/"):
+        return
+    problem = None
+    if any(segment in (".", "..") for segment in segments):
+        problem = "has a '.' or '..' segment"
+    elif "" in segments:
+        problem = "has an empty segment"
+    elif _ENCODED_SEPARATOR.search(path):
+        problem = "holds an encoded '/', '.' or '\\'"
+    if problem is not None:
+        raise PermanentError(
+            f"refusing to send {call.name}: its path {problem}, which would resolve to another resource"
         )
 
 

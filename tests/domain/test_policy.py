@@ -113,7 +113,7 @@ def without(path: str) -> dict[str, Any]:
         (
             change("roleGrants", [{"roleDefinitionId": TENANT, "scope": "/subscriptions/{tenant}"}]),
             "roleGrants[0].scope",
-            "unknown placeholders ['tenant']",
+            "unknown placeholder {tenant}",
         ),
         (
             change("environments.namePattern", "("),
