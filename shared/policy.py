@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -33,11 +33,14 @@ from shared.fic import (
     federated_credential_name,
     load_certificate,
 )
+from shared.policy_checks import dataverse_suffix_problem, signer_capacity_problem, signer_warnings
+from shared.policy_document import PolicyError, read_policy_document
 from shared.role_grants import ScopeError, check_scope, refused_role_reason
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
 _RESOURCE_GROUP = re.compile(r"[-\w._()]{0,89}[-\w_()]", re.ASCII)
 _LOCATION = re.compile(r"[a-z0-9]{2,40}", re.ASCII)
+_PATH_LIKE = re.compile(r"[A-Za-z0-9 ._/()\-]{1,200}", re.ASCII)
 _NAME_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9-_]{0,39}", re.ASCII)
 
 DEFAULT_DATAVERSE_HOST_SUFFIXES: dict[Cloud, tuple[str, ...]] = {
@@ -46,14 +49,6 @@ DEFAULT_DATAVERSE_HOST_SUFFIXES: dict[Cloud, tuple[str, ...]] = {
     Cloud.USGOV: ("crm.microsoftdynamics.us", "crm.appsplatform.us"),
     Cloud.CHINA: ("crm.dynamics.cn",),
 }
-
-
-class PolicyError(ValueError):
-    """The policy file cannot be used; `field` is the path of the offending key (`identity.location`)."""
-
-    def __init__(self, message: str, field: str = "$") -> None:
-        super().__init__(f"{field}: {message}" if field != "$" else message)
-        self.field = field
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -98,7 +93,7 @@ def _grantable_role(value: str) -> str:
 
 
 Guid = Annotated[str, AfterValidator(_guid)]
-Positive = Annotated[float, Field(gt=0)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 ShortName = Annotated[
     str, _pattern(_NAME_PREFIX, "must be 1-40 letters, digits, '-' or '_', not starting with '-'")
 ]
@@ -160,6 +155,7 @@ class TrustedSigner(PolicyModel):
     issuer_name: DotNetName | None = None
     subject_name: DotNetName | None = None
     _signer: Signer | None = PrivateAttr(default=None)
+    _valid_until: datetime | None = PrivateAttr(default=None)
 
     @field_validator("certificate")
     @classmethod
@@ -178,6 +174,7 @@ class TrustedSigner(PolicyModel):
         if self.certificate is not None:
             certificate = load_certificate(_certificate_bytes(self.certificate, _base_dir(info)))
             self._signer = Signer.from_certificate(certificate, self.issuer_name, self.subject_name)
+            self._valid_until = certificate.not_valid_after
         elif (self.issuer_name is None) != (self.subject_name is None):
             raise _fail("give both issuerName and subjectName for a CA-issued signer, or neither")
         else:
@@ -188,6 +185,11 @@ class TrustedSigner(PolicyModel):
                 subject_name=self.subject_name,
             )
         return self
+
+    @property
+    def valid_until(self) -> datetime | None:
+        """When the signer's certificate expires; None for a signer given by thumbprint and names."""
+        return self._valid_until
 
     @property
     def signer(self) -> Signer:
@@ -213,9 +215,12 @@ def _certificate_bytes(value: str, base_dir: Path) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
+        # Only a short plain value is repeated: anything else may be a key pasted in the wrong place.
+        looked = (
+            f"looked for {candidate}" if _PATH_LIKE.fullmatch(value) else f"a {len(value)}-character value"
+        )
         raise _fail(
-            f"is neither a file (looked for {candidate}) nor base64 DER; "
-            "give a path relative to the policy file"
+            f"is neither a file ({looked}) nor base64 DER; give a path relative to the policy file"
         ) from None
 
 
@@ -266,6 +271,26 @@ class Policy(PolicyModel):
     # Environment events delete ppmi's FICs of signers no longer trusted (never while none is trusted).
     retire_untrusted_signers: bool = True
     pacing: Pacing = Field(default_factory=Pacing)
+
+    @model_validator(mode="after")
+    def _limits(self) -> Policy:
+        """As many signers as one identity holds FICs; host suffixes only under the cloud's own domains."""
+        problem = signer_capacity_problem(
+            len({trusted.signer.key for trusted in self.trusted_signers}), self.identity
+        )
+        if problem is not None:
+            raise PydanticCustomError("too_many_signers", problem)
+        for index, suffix in enumerate(self.dataverse_host_suffixes or ()):
+            problem = dataverse_suffix_problem(
+                suffix, self.cloud, DEFAULT_DATAVERSE_HOST_SUFFIXES[self.cloud]
+            )
+            if problem is not None:
+                raise PydanticCustomError("bad_suffix", f"dataverseHostSuffixes[{index}] {problem}")
+        return self
+
+    def warnings(self, now: datetime | None = None) -> list[str]:
+        """What is allowed but deserves attention (see `shared.policy_checks.signer_warnings`)."""
+        return signer_warnings(self.trusted_signers, now or datetime.now(UTC))
 
     @property
     def allowed_dataverse_host_suffixes(self) -> tuple[str, ...]:
@@ -322,30 +347,9 @@ class Policy(PolicyModel):
         return scope.name_pattern is None or re.search(scope.name_pattern, display_name or "") is not None
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type information
-    """Safe YAML that refuses a key given twice; plain loading silently keeps the last one."""
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} appears twice; keep one", key_node.start_mark
-                )
-            seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
-
-
 def parse_policy(text: str, base_dir: Path) -> Policy:
     """Validate policy YAML; certificate paths are read relative to `base_dir`."""
-    try:
-        document: Any = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as error:
-        raise PolicyError(f"the policy is not valid YAML: {error}") from None
-    if not isinstance(document, dict):
-        raise PolicyError("the policy must be a YAML mapping with version, tenantId and identity")
+    document = read_policy_document(text)
     try:
         return Policy.model_validate(document, context={"base_dir": base_dir})
     except ValidationError as error:

@@ -40,14 +40,20 @@ COMPONENT_SETS: dict[ComponentKind, str] = {
 
 def dataverse_origin(url: str, policy: Policy) -> str:
     """`https://host` of a Dataverse URL the policy allows, or `InvalidInputError` saying what is wrong."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # raises for a port that is not a number in range
+    except ValueError:  # an unbalanced '[' (urllib: "Invalid IPv6 URL") or an unreadable port
+        raise InvalidInputError(
+            "the Dataverse URL the environments API reports cannot be parsed (brackets or port)", field="url"
+        ) from None
     host = (parts.hostname or "").lower().rstrip(".")  # `org.crm.dynamics.com.` is the same host
     problem = None
     if parts.scheme != "https":
         problem = "is not https"
     elif parts.username is not None or parts.password is not None:
         problem = "carries user information"
-    elif parts.port is not None:
+    elif port is not None:
         problem = "names a port"
     elif _is_ip_literal(host):
         problem = "is an IP address"

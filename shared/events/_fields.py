@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.events._quoting import shown
 from shared.fic import CertificateError, load_certificate
+from shared.key_material import key_material_kind
 
 MAX_EVENT_BYTES = 64 * 1024
 MAX_ID_LENGTH = 128
@@ -109,6 +110,9 @@ def check_dotnet_name(value: str) -> str:
 
 
 def check_base64_der(value: str) -> str:
+    secret = key_material_kind(value)
+    if secret is not None:
+        raise _fail(f"holds {secret}, not a certificate: never send a key; send the certificate's DER alone")
     if "-----BEGIN" in value:
         raise _fail("must be the DER bytes in base64, without the PEM '-----BEGIN' armour")
     try:

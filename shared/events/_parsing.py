@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -70,6 +71,13 @@ def _load_json(raw: bytes | str) -> tuple[str, dict[str, Any]]:
     except json.JSONDecodeError as error:
         raise EventValidationError(
             f"the event is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from None
+    except EventValidationError:
+        raise
+    except ValueError:  # int() past sys.get_int_max_str_digits(): JSON allows it, Python refuses to read it
+        raise EventValidationError(
+            f"the event holds a number of more than {sys.get_int_max_str_digits()} digits; no field of an "
+            "event is a number that long"
         ) from None
     if not isinstance(loaded, dict):
         raise EventValidationError("the event must be a JSON object (CloudEvents structured mode)")

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from shared.fic._names import render_name
@@ -18,6 +19,12 @@ from shared.fic._names import render_name
 _PEM_MARKER = "-----BEGIN CERTIFICATE-----"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _SHA1_HEX = re.compile(r"[0-9A-F]{40}", re.ASCII)
+# Signing keys ppmi accepts. RSA below 2048 bits: NuGet refuses such signatures (Learn, NuGet warning
+# NU3014: "an RSA public key of length >= 2048 bits"), and plug-in packages are NuGet packages. Elliptic
+# curves below 256 bits (P-192, P-224): ppmi's own floor; signing certificates use P-256 and above. DSA,
+# Ed25519 and others are not RSA or ECDSA, the key types Authenticode and NuGet signing use: refused.
+MIN_RSA_BITS = 2048
+MIN_CURVE_BITS = 256
 
 
 class CertificateError(ValueError):
@@ -44,6 +51,7 @@ def load_certificate(data: bytes | str) -> SigningCertificate:
         certificate = x509.load_der_x509_certificate(der)
     except ValueError as error:
         raise CertificateError(f"the bytes are not a DER X.509 certificate ({error})") from None
+    _check_signing_key(certificate)
     return SigningCertificate(
         der=der,
         sha256_hex=hashlib.sha256(der).hexdigest(),
@@ -77,6 +85,35 @@ def _der_from(data: bytes | str) -> bytes:
         raise CertificateError("the text is not valid base64 (standard alphabet, with padding)") from None
 
 
+def _check_signing_key(certificate: x509.Certificate) -> None:
+    """Refuse keys no plug-in should be trusted for: unreadable, weak, or not RSA / ECDSA (see above)."""
+    try:
+        key = certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        algorithm = certificate.public_key_algorithm_oid.dotted_string
+        raise CertificateError(
+            f"its public key (algorithm {algorithm}) cannot be read: the algorithm or its curve is not "
+            "supported; sign with RSA or with ECDSA on P-256, P-384 or P-521"
+        ) from None
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise CertificateError(
+                f"its RSA key has {key.key_size} bits; signing keys need at least {MIN_RSA_BITS} "
+                "(NuGet NU3014): issue a new certificate with a stronger key"
+            )
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.key_size < MIN_CURVE_BITS:
+            raise CertificateError(
+                f"its elliptic curve {key.curve.name} has {key.curve.key_size} bits; signing keys need a "
+                f"curve of at least {MIN_CURVE_BITS} bits (P-256, P-384, P-521)"
+            )
+    else:
+        raise CertificateError(
+            f"its key is {type(key).__name__.removesuffix('PublicKey')}; ppmi accepts RSA and ECDSA signing "
+            "keys, the kinds .NET code signing uses"
+        )
+
+
 def _is_self_signed(certificate: x509.Certificate) -> bool:
     """Self-signed means issuer equals subject and the signature verifies with the certificate's own key."""
     if certificate.issuer != certificate.subject:
@@ -85,6 +122,10 @@ def _is_self_signed(certificate: x509.Certificate) -> bool:
         certificate.verify_directly_issued_by(certificate)
     except (InvalidSignature, ValueError, TypeError):
         return False
+    except UnsupportedAlgorithm:
+        raise CertificateError(
+            "its signature algorithm is not one ppmi can verify, so whether it is self-signed cannot be told"
+        ) from None
     return True
 
 

@@ -6,6 +6,7 @@ Both the Functions app and `ppmi worker` translate their native message type int
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,8 +38,10 @@ NO_KEEP_ALIVE = 0
 
 PropertyValue = str | int
 
-# Service Bus caps a message ID at 128 characters.
+# Service Bus caps a message ID (and a session ID) at 128 characters (Learn: ServiceBusMessage.MessageId,
+# "Maximum length is 128 characters"; azure-servicebus `_common/constants.py` MESSAGE_PROPERTY_MAX_LENGTH).
 MAX_MESSAGE_ID_LENGTH = 128
+_DIGEST_LENGTH = 32  # hex characters of SHA-256 that stand for a derived ID's tail when it does not fit
 
 
 @dataclass(frozen=True)
@@ -86,12 +89,17 @@ class OutgoingMessage:
 
 
 def derived_message_id(origin_id: str, *, redrive: int, attempt: int, suffix: str = "") -> str:
-    """The ID of a message derived from `origin_id`: stable across redeliveries, new per attempt/re-drive."""
+    """The ID of a message derived from `origin_id`: stable across redeliveries, new per attempt/re-drive.
+
+    An ID that would pass the broker's limit (a 128-character event ID plus `~result`) keeps its beginning
+    and ends in a digest of the whole: still deterministic, so duplicate detection still drops repeats.
+    """
     stem = origin_id if redrive == 0 and attempt == 1 else f"{origin_id}~r{redrive}a{attempt}"
     message_id = f"{stem}{suffix}"
-    if len(message_id) > MAX_MESSAGE_ID_LENGTH:
-        raise ValueError(f"message ID {message_id[:40]}... is longer than {MAX_MESSAGE_ID_LENGTH} characters")
-    return message_id
+    if len(message_id) <= MAX_MESSAGE_ID_LENGTH:
+        return message_id
+    digest = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:_DIGEST_LENGTH]
+    return f"{message_id[: MAX_MESSAGE_ID_LENGTH - _DIGEST_LENGTH - 1]}~{digest}"
 
 
 def normalise_properties(

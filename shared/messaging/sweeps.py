@@ -8,15 +8,17 @@ Service Bus duplicate detection on `ppmi-events` drops the repeats.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from shared.events import Event, new_event
+from shared.events import Event, EventValidationError, new_event
+from shared.telemetry import get_logger
 
 SWEEP_NAMESPACE = uuid.UUID("1b4e2f7c-6a53-4a8e-9f0d-3c2b1a0e9d87")
 DISCOVERY_SOURCE = "/ppmi/discovery"
 RECONCILE_SOURCE = "/ppmi/reconcile"
+LOG = get_logger("shared.messaging.sweeps")
 
 
 class ListedEnvironment(Protocol):
@@ -33,27 +35,38 @@ def discovery_events(
     environments: Iterable[ListedEnvironment], *, now: datetime, lookback: timedelta
 ) -> list[Event]:
     """`ppmi.environment.created` for each environment created within `lookback` (or of unknown age)."""
-    return [
-        new_event(
-            "ppmi.environment.created",
-            {"environmentId": environment.id},
-            source=DISCOVERY_SOURCE,
-            id=str(uuid.uuid5(SWEEP_NAMESPACE, f"created/{environment.id}")),
-        )
+    recent = [
+        environment
         for environment in environments
         if environment.created_time is None or environment.created_time >= now - lookback
     ]
+    return _events("ppmi.environment.created", DISCOVERY_SOURCE, recent, lambda id_: f"created/{id_}")
 
 
 def reconcile_events(environments: Iterable[ListedEnvironment], *, now: datetime) -> list[Event]:
     """`ppmi.environment.reconcile` for every environment, one per environment and hour."""
     hour = now.strftime("%Y-%m-%dT%H")
-    return [
-        new_event(
-            "ppmi.environment.reconcile",
-            {"environmentId": environment.id},
-            source=RECONCILE_SOURCE,
-            id=str(uuid.uuid5(SWEEP_NAMESPACE, f"reconcile/{environment.id}/{hour}")),
-        )
-        for environment in environments
-    ]
+    return _events(
+        "ppmi.environment.reconcile", RECONCILE_SOURCE, environments, lambda id_: f"reconcile/{id_}/{hour}"
+    )
+
+
+def _events(
+    event_type: str, source: str, environments: Iterable[ListedEnvironment], key: Callable[[str], str]
+) -> list[Event]:
+    """One event per environment; an environment whose ID no event may carry is skipped and logged, so one
+    odd entry in the environments API cannot stop the sweep for every other environment."""
+    events = []
+    for environment in environments:
+        try:
+            events.append(
+                new_event(
+                    event_type,
+                    {"environmentId": environment.id},
+                    source=source,
+                    id=str(uuid.uuid5(SWEEP_NAMESPACE, key(environment.id))),
+                )
+            )
+        except EventValidationError as error:
+            LOG.warning("sweep.environment_skipped", event_type=event_type, reason=error.reason)
+    return events
