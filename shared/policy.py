@@ -34,7 +34,8 @@ from shared.fic import (
     load_certificate,
 )
 from shared.policy_checks import dataverse_suffix_problem, signer_capacity_problem, signer_warnings
-from shared.policy_document import PolicyError, read_policy_document
+from shared.policy_document import PolicyError as _PolicyError
+from shared.policy_document import read_policy_document
 from shared.role_grants import ScopeError, check_scope, refused_role_reason
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
@@ -49,6 +50,9 @@ DEFAULT_DATAVERSE_HOST_SUFFIXES: dict[Cloud, tuple[str, ...]] = {
     Cloud.USGOV: ("crm.microsoftdynamics.us", "crm.appsplatform.us"),
     Cloud.CHINA: ("crm.dynamics.cn",),
 }
+
+
+PolicyError = _PolicyError  # raised by every policy check; defined with the document reader
 
 
 def _fail(message: str) -> PydanticCustomError:

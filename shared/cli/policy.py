@@ -131,11 +131,14 @@ def _validate(args: argparse.Namespace) -> int:
                     "trustedSigners": len(policy.trusted_signers),
                     "roleGrants": len(policy.role_grants),
                     "cloud": policy.cloud.value,
+                    "warnings": policy.warnings(),
                 }
             )
         )
     else:
         print(f"valid: {path}: {summary(policy)}")
+        for warning in policy.warnings():
+            print(f"warning: {warning}", file=sys.stderr)
     return EXIT_VALID
 
 

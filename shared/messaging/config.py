@@ -22,6 +22,10 @@ class MessagingSettings:
     default_reply_session: str = DEFAULT_REPLY_SESSION
     discovery_lookback: timedelta = timedelta(hours=1)
     intake_principals: frozenset[str] = frozenset()
+    # App Service injects WEBSITE_AUTH_ENABLED (read-only) when its authentication is on (Learn, "Environment
+    # variables and app settings reference", reference-app-settings); only then are X-MS-CLIENT-PRINCIPAL-*
+    # headers set by the platform and never by the caller (Learn, configure-authentication-user-identities).
+    app_service_authentication: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MessagingSettings:
@@ -40,6 +44,7 @@ class MessagingSettings:
                 for item in env.get("PPMI_INTAKE_ALLOWED_PRINCIPALS", "").split(",")
                 if item.strip()
             ),
+            app_service_authentication=env.get("WEBSITE_AUTH_ENABLED", "").strip().lower() == "true",
         )
 
     def retry_delay(self, attempt: int, retry_after: float) -> timedelta:
