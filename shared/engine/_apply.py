@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.clients.arm import IdentityAddress, ManagedIdentity
 from shared.clients.dataverse import DataverseClient
+from shared.engine._guards import still_owned, still_ppmi_assignment
 from shared.engine._model import (
     Action,
     AddApplicationUser,
@@ -73,8 +74,8 @@ def describe(action: Action) -> Change:  # noqa: PLR0911, PLR0912 - one arm per 
             )
         case Grant(grant, _):
             return Change("role-assignment", f"{grant.role_definition_id} on {grant.scope}", "create")
-        case Revoke(scope, name):
-            return Change("role-assignment", f"{name} on {scope}", "delete")
+        case Revoke(scope, name, _, reason):
+            return Change("role-assignment", f"{name} on {scope}", "delete", reason)
         case DeleteIdentity(target):
             return Change("identity", target.label, "delete")
         case AddApplicationUser(environment_id, application_id):
@@ -137,6 +138,7 @@ async def _run(  # noqa: PLR0912 - one arm per action type reads best
             outcome = "created" if created else "updated"
         case DeleteCredential(target, name):
             if target.address is not None:
+                await still_owned(runtime, target)
                 gone = await runtime.arm.delete_federated_credential(target.address, name)
             else:
                 gone = await runtime.graph.delete_federated_credential(
@@ -162,10 +164,13 @@ async def _run(  # noqa: PLR0912 - one arm per action type reads best
                 principal_id=principal_id,
             )
             outcome = "created" if created else "unchanged"
-        case Revoke(scope, name):
-            gone = await runtime.arm.delete_role_assignment(scope, name)
+        case Revoke(scope, name, principal_id):
+            gone = await still_ppmi_assignment(runtime, scope, name, principal_id)
+            if gone:
+                gone = await runtime.arm.delete_role_assignment(scope, name)
             outcome = "removed" if gone else "unchanged"
         case DeleteIdentity(target):
+            await still_owned(runtime, target)
             outcome = "removed" if await runtime.arm.delete_identity(_address(target)) else "unchanged"
         case AddApplicationUser(environment_id, application_id):
             await runtime.environments.add_application_user(environment_id, application_id)

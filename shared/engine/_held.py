@@ -129,6 +129,15 @@ class HeldArm(ArmClient):
             self._credentials[_key(address)] = {}
             return gone
 
+    def note_identity(self, address: IdentityAddress, identity: ManagedIdentity | None) -> None:
+        """What ARM said of the identity just now, read outside this view (before a delete)."""
+        self._remember_identity(address, identity)
+        if identity is None:
+            self._credentials[_key(address)] = {}
+
+    def note_assignment_gone(self, scope: str, name: str) -> None:
+        self._assignments[(scope.lower(), name.lower())] = None
+
     def _remember_identity(self, address: IdentityAddress, identity: ManagedIdentity | None) -> None:
         key = _key(address)
         self._identities[key] = identity

@@ -96,6 +96,7 @@ class Desired:
     bindings: tuple[DesiredBinding, ...] = ()
     grants: tuple[DesiredGrant, ...] = ()
     retirement: Retirement | None = None  # None: FICs the policy does not want are left alone
+    owned_rows: frozenset[str] = frozenset()  # ppmi's rows for the environment: a binding may move from them
 
 
 @dataclass(frozen=True)
@@ -183,8 +184,12 @@ class Grant:
 
 @dataclass(frozen=True)
 class Revoke:
+    """Delete one of ppmi's role assignments; re-read first, deleted only while it is still ppmi's."""
+
     scope: str
     name: str
+    principal_id: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

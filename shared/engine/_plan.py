@@ -15,6 +15,7 @@ from shared.engine._model import (
     DeleteIdentity,
     DeleteRow,
     Desired,
+    DesiredBinding,
     DesiredCredential,
     Grant,
     Observed,
@@ -71,10 +72,7 @@ def plan(desired: Desired, observed: Observed) -> list[Action]:
             )
         else:
             actions.append(Unchanged("verify-subject", target, "Dataverse computes the same subject"))
-        if desired.row_id is not None and component.managed_identity_id != desired.row_id:
-            actions.append(BindComponent(binding.kind, binding.component_id, desired.row_id))
-        else:
-            actions.append(Unchanged("bind-component", target))
+        actions.append(_binding_step(desired, binding, component.managed_identity_id))
     principal = desired.identity.principal_id
     for grant in desired.grants:
         target = f"{grant.role_definition_id} on {grant.scope}"
@@ -87,6 +85,21 @@ def plan(desired: Desired, observed: Observed) -> list[Action]:
         else:
             actions.append(Unchanged("role-assignment", target))
     return actions
+
+
+def _binding_step(desired: Desired, binding: DesiredBinding, bound: str | None) -> Action:
+    """Bind an unbound component, or one bound to ppmi's own row; one bound elsewhere stays where it is."""
+    target = f"{binding.kind} {binding.component_id}"
+    if desired.row_id is None or bound == desired.row_id:
+        return Unchanged("bind-component", target)
+    if bound is None or bound in desired.owned_rows:
+        return BindComponent(binding.kind, binding.component_id, desired.row_id)
+    return Skip(
+        "bind-component",
+        target,
+        f"bound to managedidentity {bound}, which ppmi does not own: it stays where it is (someone bound it "
+        "on purpose); unbind it first for ppmi to bind it",
+    )
 
 
 def _credential_steps(desired: Desired, present: Mapping[str, StoredCredential]) -> list[Action]:
@@ -207,6 +220,7 @@ def plan_removal(
     owned_credentials: Sequence[str],
     row: ManagedIdentityRow | None,
     grants: Mapping[str, str],
+    principal_id: str = "",
 ) -> list[Action]:
     """Remove what ppmi made for an environment, and only that: its row, grants, FICs, dedicated identity.
 
@@ -224,7 +238,7 @@ def plan_removal(
         )
         return actions
     for name, scope in sorted(grants.items()):
-        actions.append(Revoke(scope, name))
+        actions.append(Revoke(scope, name, principal_id, "the environment was deleted"))
     for name in sorted(owned_credentials):
         actions.append(DeleteCredential(target, name))
     if target.dedicated:

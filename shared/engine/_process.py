@@ -11,6 +11,7 @@ from typing import Literal
 from shared.clients.dataverse import ComponentKind, DataverseClient, ManagedIdentityRow, dataverse_origin
 from shared.engine._apply import apply, ensure_identity
 from shared.engine._desired import credentials_for, grants_for, resolved, row_id_for, row_values
+from shared.engine._grants import environment_grants, stale_grants
 from shared.engine._held import HeldArm
 from shared.engine._model import (
     Action,
@@ -22,6 +23,7 @@ from shared.engine._model import (
     Observed,
     ResolvedIdentity,
     Retirement,
+    Revoke,
     Skip,
     Unchanged,
 )
@@ -216,9 +218,15 @@ async def _provision(
         bindings=bindings,
         grants=grants_for(policy, environment_id, identity.principal_id) if component is None else (),
         retirement=_retirement(runtime) if component is None else None,
+        owned_rows=owned_row_ids(environment_id, placement.target, policy),
     )
     observed = await _observe(desired, placement, row, runtime, dataverse, compare_subjects=version == 2)
     planned = plan(desired, observed)
+    if component is None and identity.exists and identity.principal_id and placement.target.address:
+        # The policy is the truth for ppmi's grants too: what it dropped or moved is revoked.
+        wanted = {grant.name.lower() for grant in desired.grants}
+        shared = not placement.target.dedicated
+        planned.extend(await stale_grants(runtime, identity.principal_id, wanted=wanted, shared=shared))
     if component is None:  # environment events also repair bindings a solution import dropped
         found = await survey_components(
             dataverse,
@@ -305,15 +313,28 @@ async def _remove(
     row = None
     if dataverse is not None:
         row = await dataverse.get_managed_identity(row_id_for(environment_id, placement.target))
-    grants = {}
+    grants: dict[str, str] = {}
+    unseen: list[Action] = []
     if owned and identity.principal_id:
         # On a shared identity only environment-specific grants go: the others serve every environment on it.
+        # Besides the policy's grants, ppmi's assignments made under an earlier policy go too.
         shared = not placement.target.dedicated
         for grant in grants_for(
             runtime.policy, environment_id, identity.principal_id, only_environment_scoped=shared
         ):
             if await runtime.arm.get_role_assignment(grant.scope, grant.name) is not None:
-                grants[grant.name] = grant.scope
+                grants[grant.name.lower()] = grant.scope
+        if placement.target.address is not None:
+            found = await (
+                environment_grants(runtime, identity.principal_id, environment_id)
+                if shared
+                else stale_grants(runtime, identity.principal_id, wanted=(), shared=False)
+            )
+            for action in found:
+                if isinstance(action, Revoke):
+                    grants.setdefault(action.name.lower(), action.scope)
+                else:
+                    unseen.append(action)
     # Exact names only: a hand-made `ppmi-{environmentId}-old` on a shared identity is not ppmi's to delete.
     credentials = [
         stored.name
@@ -327,7 +348,9 @@ async def _remove(
         owned_credentials=credentials,
         row=row,
         grants=grants,
+        principal_id=identity.principal_id or "",
     )
+    actions.extend(unseen)
     if dataverse is None:
         actions.insert(
             0, Skip("managed-identity-row", environment_id, "the environment no longer has Dataverse")

@@ -28,9 +28,6 @@ from shared.http import (
 from shared.policy import Pacing as PolicyPacing
 from shared.policy import Policy
 from shared.settings import Settings
-from shared.telemetry import get_logger
-
-LOG = get_logger("shared.engine")
 
 
 @dataclass
@@ -99,8 +96,6 @@ async def open_runtime(
     tokens: TokenSource | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open every connection the engine uses; close them all on exit. `clock`/`backoff` are test switches."""
-    for warning in policy.warnings():  # allowed, but an operator should hear of it at every start
-        LOG.warning("policy.warning", warning=warning)
     chosen_clock = clock or SystemClock()
     cached = None
     if tokens is None:

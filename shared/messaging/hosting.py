@@ -29,9 +29,10 @@ from shared.messaging.publishing import event_message
 from shared.messaging.sweeps import discovery_events, reconcile_events
 from shared.policy import load_policy
 from shared.settings import Settings
-from shared.telemetry import configure_telemetry
+from shared.telemetry import configure_telemetry, get_logger
 
 APPLICATION_INSIGHTS_VARIABLE = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+LOG = get_logger("shared.messaging")
 Clock = Callable[[], datetime]
 Step = Callable[[IncomingMessage, Runtime, MessagingSettings, datetime], Awaitable[Disposition]]
 
@@ -130,6 +131,8 @@ async def open_messaging_host(
     settings = settings or Settings.from_env()
     messaging = messaging or MessagingSettings.from_env()
     policy = load_policy(settings.require_policy_file())
+    for warning in policy.warnings():  # allowed, but an operator should hear of it at every start
+        LOG.warning("policy.warning", warning=warning)
     async with AsyncExitStack() as stack:
         runtime = await stack.enter_async_context(open_runtime(settings, policy, backoff=backoff))
         client = await stack.enter_async_context(open_servicebus(settings))
