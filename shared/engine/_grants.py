@@ -3,8 +3,8 @@
 ppmi names every assignment it makes `uuid5(scope, principal, role)` (`role_assignment_name`), so an
 assignment whose name is exactly that of its own scope, principal and role is ppmi's, whatever the policy
 said when it was made; anyone else's assignment has another name and is never touched. They are looked for
-where the service may manage assignments (the subscription or resource group holding each grant scope, as
-the deployment delegates) and in the identities' resource group.
+in the identities' subscription and in every subscription a grant names; where the service may not list
+them, the step says so (skipped) instead of guessing.
 """
 
 from __future__ import annotations
@@ -25,17 +25,19 @@ STEP = "role-assignment"
 
 
 def listing_scopes(policy: Policy) -> list[str]:
-    """Where ppmi's assignments can be: each grant's covering scope, and the identities' resource group."""
+    """Where ppmi's assignments can be: the identities' subscription and every subscription (or management
+    group) a grant names; a listing there covers every resource group and resource below it."""
     settings = policy.identity
     if settings.subscription_id is None or settings.resource_group is None:
         return []
-    scopes = {f"/subscriptions/{settings.subscription_id}/resourceGroups/{settings.resource_group}": None}
+    scopes = {f"/subscriptions/{settings.subscription_id}": None}
     for grant in policy.role_grants:
         try:
             scope, _ = covering_scope(grant, settings.subscription_id, settings.resource_group)
         except CoverError:  # above any subscription (a management group): listed there
-            scope = grant.scope
-        scopes[scope] = None
+            scopes[grant.scope] = None
+            continue
+        scopes["/".join(scope.split("/")[:3])] = None
     return list(scopes)
 
 

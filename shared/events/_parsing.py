@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
 from shared.events._fields import MAX_EVENT_BYTES
@@ -111,8 +112,10 @@ def validate_json[ModelT: BaseModel](model: type[ModelT], raw: bytes | str) -> M
 
 
 def _validated[ModelT: BaseModel](model: type[ModelT], text: str) -> ModelT:
+    """JSON is read by the published names only (`environmentId`, never `environment_id`), as the JSON
+    Schemas say; Python code may still build models by field name."""
     try:
-        return model.model_validate_json(text)
+        return model.model_validate_json(text, by_alias=True, by_name=False)
     except ValidationError as error:
         raise _first_error(error) from None
 
@@ -154,9 +157,29 @@ def json_path(location: tuple[int | str, ...]) -> str:
 
 
 def _first_error(error: ValidationError) -> EventValidationError:
-    detail = error.errors(include_url=False)[0]
+    details = error.errors(include_url=False)
+    misspelt = _snake_case_spelling(details)
+    if misspelt is not None:
+        return misspelt
+    detail = details[0]
     field = json_path(detail["loc"])
     return EventValidationError(f"{field} {_sentence(detail, field)}", field)
+
+
+def _snake_case_spelling(details: list[ErrorDetails]) -> EventValidationError | None:
+    """`environment_id` sent for `environmentId`: say so, rather than that `environmentId` is missing."""
+    missing = {tuple(detail["loc"]) for detail in details if detail["type"] == "missing"}
+    for detail in details:
+        location = tuple(detail["loc"])
+        if detail["type"] != "extra_forbidden" or not location or not isinstance(location[-1], str):
+            continue
+        spelled = to_camel(location[-1])
+        if spelled != location[-1] and (*location[:-1], spelled) in missing:
+            field = json_path(location)
+            return EventValidationError(
+                f"{field} is not a known field: events spell it {spelled}, as the JSON Schemas do", field
+            )
+    return None
 
 
 def _sentence(detail: ErrorDetails, field: str) -> str:
