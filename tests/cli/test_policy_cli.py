@@ -127,6 +127,7 @@ def test_json_output_of_a_valid_policy_carries_the_summary(capsys: pytest.Captur
         "trustedSigners": 2,
         "roleGrants": 1,
         "cloud": "public",
+        "warnings": [],
     }
 
 
