@@ -72,6 +72,12 @@ class SandboxConfig:
     fic_subject_environment: SubjectEnvironmentSource = "environment"
     # GetComponentManagedIdentityFIC for plug-ins is UNCONFIRMED (domain.md §2.3); False answers as if absent.
     component_subject_supported: bool = True
+    # Power Platform API field values (docs/sandbox.md): the real capture's by default, variations on request.
+    environment_live_state: str = "Enabled"  # contracts/powerplatform/capture_list-environments...json
+    environment_provisioning_state: str = "Provisioning"  # UNCONFIRMED: no capture of a provisioning one
+    environment_next_link_key: str = "@odata.nextlink"  # the 2024-10-01 reference's spelling
+    environment_deleted_sentinel: str | None = "1970-01-01T00:00:00Z"  # None leaves deletedDateTime out
+    environment_tenant_id: str | None = None  # None: the sandbox's tenant; else what environments report
     dataverse_limits: DataverseLimits = field(default_factory=DataverseLimits)
     identity_rates: ManagedIdentityRates = field(default_factory=ManagedIdentityRates)
     arm_buckets: ArmBuckets = field(default_factory=ArmBuckets)

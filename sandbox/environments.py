@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,24 @@ from sandbox.state import Environment
 PP_API_VERSION = "2024-10-01"
 BAP_API_VERSION = "2020-10-01"
 BAP_ENVIRONMENTS = r"/providers/Microsoft\.BusinessAppPlatform/scopes/admin/environments"
+DATAVERSE_VERSION = "9.2.26051.157"  # the real capture's
+# Geo -> the Azure region an environment of that geo reports (the capture's pair: unitedstates / westus).
+AZURE_REGIONS = {
+    "unitedstates": "westus",
+    "europe": "westeurope",
+    "unitedkingdom": "uksouth",
+    "canada": "canadacentral",
+    "asia": "southeastasia",
+    "australia": "australiaeast",
+    "japan": "japaneast",
+    "india": "centralindia",
+    "france": "francecentral",
+    "germany": "germanywestcentral",
+}
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _version_problem(service: str, call: Call, accepted: str) -> web.Response | None:
@@ -61,22 +80,43 @@ class Environments(StandIn):
         return _version_problem(self.name, call, PP_API_VERSION)
 
     def environment_json(self, environment: Environment) -> dict[str, Any]:
-        org = environment.organization
-        return {
+        """An `EnvironmentResponse` shaped like the real capture (powerplatform/capture_list-environments)."""
+        config = self.runtime.config
+        org = environment.organization if environment.ready else None
+        created = _timestamp(environment.created)
+        body: dict[str, Any] = {
             "id": environment.id,
             "displayName": environment.display_name,
-            "url": environment.dataverse_url,
-            "dataverseId": org.id if org is not None and environment.ready else None,
-            "state": "Ready" if environment.ready else "Provisioning",
+            "tenantId": config.environment_tenant_id or self.runtime.state.tenant_id,
             "type": environment.type,
-            "tenantId": self.runtime.state.tenant_id,
-            "azureRegion": environment.region,
-            "createdDateTime": environment.created.isoformat().replace("+00:00", "Z"),
+            "geo": environment.region,
+            "azureRegion": AZURE_REGIONS.get(environment.region, "westus"),
+            "createdDateTime": created,
         }
+        if config.environment_deleted_sentinel is not None:
+            body["deletedDateTime"] = config.environment_deleted_sentinel
+        if org is not None:  # without Dataverse the capture's Dataverse fields have nothing to say
+            body |= {
+                "dataverseId": org.id,
+                "url": org.url,  # no trailing slash in the capture
+                "version": DATAVERSE_VERSION,
+                "domainName": org.unique_name,
+            }
+        live = environment.ready or environment.organization is None
+        body |= {
+            "state": config.environment_live_state if live else config.environment_provisioning_state,
+            "adminMode": "Disabled",
+            "backgroundOperationsState": "Enabled",
+            "protectionLevel": "Basic",
+            "createdBy": {"id": "SYSTEM", "type": "NotSpecified"},
+            "retentionDetails": {"retentionPeriod": "P7D", "availableFromDateTime": created},
+        }
+        return body
 
     async def list_environments(self, call: Call) -> web.StreamResponse:
         items = [self.environment_json(e) for e in self.runtime.state.environments.values()]
-        return _paged(call, items, self.runtime.config.environments_page_size, "@odata.nextLink")
+        config = self.runtime.config
+        return _paged(call, items, config.environments_page_size, config.environment_next_link_key)
 
     async def get_environment(self, call: Call) -> web.StreamResponse:
         environment = self.runtime.state.environments.get(call.params["env"])
@@ -110,7 +150,7 @@ class Bap(StandIn):
 
     def environment_json(self, environment: Environment) -> dict[str, Any]:
         org = environment.organization
-        created = environment.created.isoformat().replace("+00:00", "Z")
+        created = _timestamp(environment.created)
         properties: dict[str, Any] = {
             "tenantId": self.runtime.state.tenant_id,
             "azureRegion": environment.region,

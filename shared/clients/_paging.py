@@ -11,19 +11,20 @@ from shared.http import Call, HttpClient
 
 
 async def paged_items(
-    http: HttpClient, call: Call, *, link_field: str, origin: str
+    http: HttpClient, call: Call, *, link_field: str | tuple[str, ...], origin: str
 ) -> AsyncIterator[dict[str, Any]]:
-    """Every item of every page, following `link_field` while it stays under `origin`.
+    """Every item of every page, following the first `link_field` a page has while it stays under `origin`.
 
     A link elsewhere would receive our bearer token; a link already followed would loop for ever. Both
     stop the listing with an error rather than returning a partial list that reads as complete.
     """
+    link_fields = (link_field,) if isinstance(link_field, str) else link_field
     followed = {call.url}
     while True:
         body = (await http.send(call)).json()
-        for item in body.get("value", []):
+        for item in body.get("value") or []:
             yield item
-        link = body.get(link_field)
+        link = next((body[field] for field in link_fields if body.get(field)), None)
         if not link:
             return
         link = str(link)

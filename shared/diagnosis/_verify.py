@@ -137,10 +137,13 @@ def _no_dataverse(environment: EnvironmentInfo) -> Finding:
     return Finding(
         code="environment.no_dataverse",
         severity=Severity.ERROR,
-        message=f"environment {environment.id} has no ready Dataverse "
-        f"(state {environment.state or 'unknown'}), so plug-ins cannot run there yet",
-        fix="add a Dataverse database to the environment, or wait until it is Ready, then verify again",
-        evidence=Evidence(expected="Ready with a Dataverse URL", actual=environment.state or "no state"),
+        message=environment.readiness_reason(),
+        fix="add a Dataverse database to the environment (or enable it, or wait while it is provisioned), "
+        "then verify again",
+        evidence=Evidence(
+            expected="a live environment with a Dataverse URL",
+            actual=f"{environment.readiness} (state {environment.state or 'not reported'})",
+        ),
         resource=environment.id,
     )
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from shared.clients.dataverse import ComponentKind, DataverseClient, ManagedIdentityRow, dataverse_origin
+from shared.clients.environments import Readiness
 from shared.engine._apply import apply, ensure_identity
 from shared.engine._desired import credentials_for, grants_for, resolved, row_id_for, row_values
 from shared.engine._grants import environment_grants, stale_grants
@@ -32,6 +33,7 @@ from shared.engine._placement import Placement, find_existing, place
 from shared.engine._plan import plan, plan_removal
 from shared.engine._rebind import SUBJECT_VERSION, owned_row_ids, plan_rebind, survey_components
 from shared.engine._runtime import Runtime
+from shared.engine._tenancy import check_environment_tenant, check_identity_tenant
 from shared.engine._upgrade import switch_format
 from shared.errors import InvalidInputError, PermanentError, TransientError
 from shared.events import (
@@ -72,21 +74,18 @@ async def enrich(event: Event, runtime: Runtime) -> Enrichment:
         raise InvalidInputError(
             f"environment {environment_id} does not exist in the tenant", field="data.environmentId"
         )
+    check_environment_tenant(environment, policy.tenant_id)
     if not policy.environment_in_scope(environment.id, environment.type, environment.display_name):
         raise InvalidInputError(
             f"environment {environment_id} ({environment.type} {environment.display_name!r}) is outside the "
             "policy's environments scope",
             field="data.environmentId",
         )
-    if not environment.ready:
-        if environment.state.lower() == "ready":
-            raise InvalidInputError(
-                f"environment {environment_id} has no Dataverse", field="data.environmentId"
-            )
-        raise TransientError(
-            f"environment {environment_id} is not ready yet (state {environment.state or 'unknown'})",
-            retry_after=NOT_READY_RETRY_SECONDS,
-        )
+    readiness = environment.readiness
+    if readiness is Readiness.PROVISIONING:
+        raise TransientError(environment.readiness_reason(), retry_after=NOT_READY_RETRY_SECONDS)
+    if readiness is not Readiness.READY:
+        raise InvalidInputError(environment.readiness_reason(), field="data.environmentId")
     origin = dataverse_origin(environment.dataverse_url, policy)
     return Enrichment(environment_id, environment, origin, key)
 
@@ -263,8 +262,11 @@ async def _ensure(
         action = EnsureIdentity(target, create=True)
     elif any(identity.tags.get(name) != value for name, value in target.tags.items()):
         action = EnsureIdentity(replace(target, tags={**identity.tags, **target.tags}), create=False)
+    if identity is not None:  # before the tags are merged, too: nothing is written to a stranger
+        check_identity_tenant(identity, runtime.policy.tenant_id)
     if write and isinstance(action, EnsureIdentity):
         identity = await ensure_identity(action, runtime, into)
+        check_identity_tenant(identity, runtime.policy.tenant_id)
     elif write:
         await apply([action], runtime, None, into)
     return resolved(target, identity), action

@@ -26,41 +26,69 @@ def all_pages(sandbox: Sandbox, first_url: str, link: str) -> list[dict[str, Any
 
 def test_default_environment_exists_with_dataverse(sandbox: Sandbox) -> None:
     items = all_pages(
-        sandbox, f"{PP}/environmentmanagement/environments?api-version=2024-10-01", "@odata.nextLink"
+        sandbox, f"{PP}/environmentmanagement/environments?api-version=2024-10-01", "@odata.nextlink"
     )
     default = next(item for item in items if item["id"] == f"Default-{sandbox.env['PPMI_TENANT_ID']}")
     assert default["type"] == "Default"
-    assert default["url"].endswith(".crm.dynamics.com/")
+    assert default["url"].endswith(".crm.dynamics.com")
 
 
-def test_environments_are_paged_with_odata_next_link(sandbox: Sandbox) -> None:
+def test_environments_are_paged_with_the_references_lower_case_next_link(sandbox: Sandbox) -> None:
     created = {sandbox.control.create_environment().id for _ in range(4)}
     items = all_pages(
-        sandbox, f"{PP}/environmentmanagement/environments?api-version=2024-10-01", "@odata.nextLink"
+        sandbox, f"{PP}/environmentmanagement/environments?api-version=2024-10-01", "@odata.nextlink"
     )
     assert created <= {item["id"] for item in items}
     assert len(items) == 5
-    assert {"id", "displayName", "url", "dataverseId", "state", "type", "tenantId", "createdDateTime"} <= set(
-        items[0]
+
+
+def test_the_next_link_spelling_can_be_switched_to_odata_usage(sandbox: Sandbox) -> None:
+    sandbox.configure(environment_next_link_key="@odata.nextLink")
+    for _ in range(3):
+        sandbox.control.create_environment()
+    items = all_pages(
+        sandbox, f"{PP}/environmentmanagement/environments?api-version=2024-10-01", "@odata.nextLink"
     )
+    assert len(items) == 4
 
 
-def test_environment_without_dataverse_has_an_empty_url(sandbox: Sandbox) -> None:
+def test_a_live_environment_reports_what_the_real_api_reports(sandbox: Sandbox) -> None:
+    environment = sandbox.control.create_environment(region="europe")
+    body = get_environment(sandbox, environment.id)
+    assert (body["state"], body["deletedDateTime"]) == ("Enabled", "1970-01-01T00:00:00Z")
+    assert body["tenantId"] == sandbox.env["PPMI_TENANT_ID"]
+    assert body["url"] == environment.dataverse_url.rstrip("/")
+    assert (body["geo"], body["azureRegion"]) == ("europe", "westeurope")
+
+
+def test_environment_without_dataverse_is_enabled_with_no_dataverse_fields(sandbox: Sandbox) -> None:
     environment = sandbox.control.create_environment(dataverse=False)
-    with sandbox.client(PP, base_url=PP) as client:
-        body = client.get(
-            f"/environmentmanagement/environments/{environment.id}?api-version=2024-10-01"
-        ).json()
-    assert (body["url"], body["dataverseId"]) == ("", None)
+    body = get_environment(sandbox, environment.id)
+    assert body["state"] == "Enabled"
+    assert {"url", "dataverseId", "domainName"}.isdisjoint(body)
 
 
 def test_environment_is_provisioning_until_its_delay_has_passed(sandbox: Sandbox) -> None:
     environment = sandbox.control.create_environment(provisioning_seconds=60)
+    body = get_environment(sandbox, environment.id)
+    assert body["state"] == "Provisioning"
+    assert "url" not in body
+
+
+def test_the_unknown_field_values_can_be_varied(sandbox: Sandbox) -> None:
+    sandbox.configure(environment_live_state="Ready", environment_deleted_sentinel=None)
+    environment = sandbox.control.create_environment()
+    body = get_environment(sandbox, environment.id)
+    assert body["state"] == "Ready"
+    assert "deletedDateTime" not in body
+
+
+def get_environment(sandbox: Sandbox, environment_id: str) -> dict[str, Any]:
     with sandbox.client(PP, base_url=PP) as client:
-        body = client.get(
-            f"/environmentmanagement/environments/{environment.id}?api-version=2024-10-01"
+        body: dict[str, Any] = client.get(
+            f"/environmentmanagement/environments/{environment_id}?api-version=2024-10-01"
         ).json()
-    assert (body["state"], body["url"]) == ("Provisioning", "")
+    return body
 
 
 def test_deleted_environment_is_not_found(sandbox: Sandbox) -> None:
