@@ -19,7 +19,10 @@ from sandbox.state import Application, FederatedCredential
 APP = rf"/(?:v1\.0|beta)/applications(?:/(?P<oid>{GUID_TEXT})|\(appId='(?P<appid>{GUID_TEXT})'\))"
 FICS = APP + r"/federatedIdentityCredentials"
 APP_ID_FILTER = re.compile(rf"appId\s+eq\s+'(?P<appid>{GUID_TEXT})'", re.IGNORECASE)
-FIC = FICS + r"(?:/(?P<fid>[^/(]+)|\(name='(?P<fname>[^']+)'\))"
+# By ID or name as a path segment for GET, PATCH and DELETE (contracts/graph/api_federatedidentitycredential-
+# get.md, -update.md, -delete.md); `(name='…')` only for the PATCH upsert (…-upsert.md).
+FIC = FICS + r"/(?P<fid>[^/(]+)"
+FIC_BY_NAME_KEY = FICS + r"\(name='(?P<fname>(?:[^']|'')+)'\)"
 
 
 def graph_error(status: int, code: str, message: str) -> web.Response:
@@ -45,6 +48,9 @@ class Graph(StandIn):
         add("GET", FIC, self.get_fic)
         add("PATCH", FIC, self.upsert_fic)
         add("DELETE", FIC, self.delete_fic)
+        add("PATCH", FIC_BY_NAME_KEY, self.upsert_fic)
+        add("GET", FIC_BY_NAME_KEY, self.undocumented_addressing)
+        add("DELETE", FIC_BY_NAME_KEY, self.undocumented_addressing)
 
     def audiences(self, host: str) -> set[str] | None:
         return {"https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"}
@@ -78,7 +84,8 @@ class Graph(StandIn):
         }
 
     def _find(self, application: Application, call: Call) -> FederatedCredential | None:
-        wanted = (call.params.get("fname") or call.params.get("fid") or "").lower()
+        wanted = (call.params.get("fname") or "").replace("''", "'") or call.params.get("fid") or ""
+        wanted = wanted.lower()
         return next(
             (f for f in application.fics.values() if f.name.lower() == wanted or f.id == wanted), None
         )
@@ -219,7 +226,7 @@ class Graph(StandIn):
             return graph_error(
                 404, "Request_ResourceNotFound", "The federated identity credential does not exist."
             )
-        name = existing.name if existing is not None else call.params["fname"]
+        name = existing.name if existing is not None else call.params["fname"].replace("''", "'")
         if "name" in body and body["name"] != name:
             return graph_error(
                 400, "Request_BadRequest", "The name of a federated identity credential is immutable."
@@ -234,6 +241,16 @@ class Graph(StandIn):
             }
         merged.update(body)
         return await self._write(application, name, merged, 204 if existing is not None else 201)
+
+    async def undocumented_addressing(self, call: Call) -> web.StreamResponse:
+        """Graph documents `(name='…')` for the upsert only; GET and DELETE take `/{id or name}` (UNCONFIRMED
+        reply: status and code are the sandbox's choice)."""
+        return graph_error(
+            400,
+            "BadRequest",
+            f"{call.request.method} federatedIdentityCredentials(name='…') is not a documented operation; "
+            "address the credential as federatedIdentityCredentials/{id or name}.",
+        )
 
     async def delete_fic(self, call: Call) -> web.StreamResponse:
         application = self._application(call)

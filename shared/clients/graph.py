@@ -11,7 +11,11 @@ from shared.fic import FederatedCredential
 from shared.http import Call, HttpClient, PaceKey
 
 _FICS = "/v1.0/applications/{objectId}/federatedIdentityCredentials"
-_FIC = _FICS + "(name='{name}')"
+# GET, PATCH (update) and DELETE address a FIC by ID or name as a path segment (contracts/graph/
+# api_federatedidentitycredential-get.md, -update.md, -delete.md); `(name='…')` is documented only for the
+# upsert (contracts/graph/api_federatedidentitycredential-upsert.md).
+_FIC = _FICS + "/{name}"
+_FIC_UPSERT = _FICS + "(name='{name}')"
 
 
 class GraphClient:
@@ -51,7 +55,7 @@ class GraphClient:
     async def get_federated_credential(
         self, application_object_id: str, name: str
     ) -> StoredCredential | None:
-        path = _FIC.format(objectId=application_object_id, name=quote(name))
+        path = _FIC.format(objectId=application_object_id, name=quote(name, safe=""))
         try:
             response = await self._http.send(self._call("GET", path, _FIC))
         except ResourceNotFoundError:
@@ -72,8 +76,8 @@ class GraphClient:
         }
         call = self._call(
             "PATCH",
-            _FIC.format(objectId=application_object_id, name=quote(name)),
-            _FIC,
+            _FIC_UPSERT.format(objectId=application_object_id, name=quote(name.replace("'", "''"), safe="")),
+            _FIC_UPSERT,
             json=body,
             pace=(PaceKey("graph-writes-per-application", application_object_id),),
             headers={"Prefer": "create-if-missing"},
@@ -84,7 +88,7 @@ class GraphClient:
     async def delete_federated_credential(self, application_object_id: str, name: str) -> bool:
         call = self._call(
             "DELETE",
-            _FIC.format(objectId=application_object_id, name=quote(name)),
+            _FIC.format(objectId=application_object_id, name=quote(name, safe="")),
             _FIC,
             pace=(PaceKey("graph-writes-per-application", application_object_id),),
         )

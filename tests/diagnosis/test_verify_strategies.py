@@ -66,7 +66,7 @@ def test_app_registration_verifies_clean_and_misses_a_deleted_fic(
     (fic,) = app["federatedIdentityCredentials"]
     fics = f"{GRAPH}/v1.0/applications/{application.object_id}/federatedIdentityCredentials"
     with sandbox.client(GRAPH) as graph:
-        graph.delete(f"{fics}(name='{fic['name']}')").raise_for_status()
+        graph.delete(f"{fics}/{fic['name']}").raise_for_status()
     broken = provisioned.verify_package()
     assert broken.exit_code == 1
     assert broken.finding("fic.missing")["resource"] == f"application {application.object_id}"

@@ -47,7 +47,32 @@ def test_patch_by_name_with_create_if_missing_creates_then_updates(
     created = graph.patch(url, json=body, headers={"Prefer": "create-if-missing"})
     updated = graph.patch(url, json={"subject": "/s/2"})
     assert (created.status_code, updated.status_code) == (201, 204)
-    assert graph.get(url).json()["subject"] == "/s/2"
+    by_name = f"/v1.0/applications/{app.object_id}/federatedIdentityCredentials/signer"
+    assert graph.get(by_name).json()["subject"] == "/s/2"
+
+
+def test_get_and_delete_take_the_name_as_a_path_segment_as_documented(
+    graph: httpx.Client, sandbox: Sandbox
+) -> None:
+    app = sandbox.control.create_application("plug-ins")
+    fics = f"/v1.0/applications/{app.object_id}/federatedIdentityCredentials"
+    created = graph.post(fics, json=fic("signer", "/s/1")).json()
+    by_id = graph.get(f"{fics}/{created['id']}")
+    deleted = graph.delete(f"{fics}/signer")
+    assert (by_id.status_code, by_id.json()["name"]) == (200, "signer")
+    assert deleted.status_code == 204
+    assert graph.get(f"{fics}/signer").status_code == 404
+
+
+def test_get_and_delete_by_name_key_are_refused_as_undocumented(
+    graph: httpx.Client, sandbox: Sandbox
+) -> None:
+    app = sandbox.control.create_application("plug-ins")
+    fics = f"/v1.0/applications/{app.object_id}/federatedIdentityCredentials"
+    graph.post(fics, json=fic("signer", "/s/1"))
+    statuses = [graph.request(method, f"{fics}(name='signer')").status_code for method in ("GET", "DELETE")]
+    assert statuses == [400, 400]
+    assert graph.get(f"{fics}/signer").status_code == 200
 
 
 def test_patch_by_name_without_create_if_missing_only_updates(graph: httpx.Client, sandbox: Sandbox) -> None:
