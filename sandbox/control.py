@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from sandbox.arm import Arm
+from sandbox.dataverse_tables import dataverse_now
 from sandbox.roles import RoleAssignments
 from sandbox.runtime import Runtime
 from sandbox.state import Application, Environment, Row
@@ -88,7 +89,13 @@ class ControlOperations:
         return [self.environment_info(e) for e in self.runtime.state.environments.values()]
 
     def register_component(
-        self, environment_id: str, table: str, certificate_der: bytes, *, name: str, component_id: str | None
+        self,
+        environment_id: str,
+        table: str,
+        certificate_der: bytes | None,
+        *,
+        name: str,
+        component_id: str | None,
     ) -> str:
         """What `pac plugin push` does: a plug-in assembly/package row signed with `certificate_der`."""
         org = self._environment(environment_id).organization
@@ -99,12 +106,33 @@ class ControlOperations:
             COMPONENT_TABLES[table]: row_id,
             "name": name,
             "_managedidentityid_value": None,
+            "modifiedon": dataverse_now(),
             "versionnumber": 1,
         }
         if table == "pluginpackages":
             row["uniquename"] = name
+        else:  # a customer's assembly: its own strong-name key, customization level 1
+            row |= {"customizationlevel": 1, "publickeytoken": self.runtime.state.new_hex(16)}
         org.table(table)[row_id] = row
-        org.signers[row_id] = certificate_der
+        if certificate_der is not None:  # None: an unsigned assembly, as the registration tool allows
+            org.signers[row_id] = certificate_der
+        return row_id
+
+    def register_system_assembly(self, environment_id: str, name: str = "Microsoft.Crm.ObjectModel") -> str:
+        """One of the platform's own assemblies, as every organisation holds hundreds: unsigned for FICs."""
+        org = self._environment(environment_id).organization
+        if org is None:
+            raise LookupError(f"environment {environment_id} has no Dataverse organization")
+        row_id = self.runtime.state.new_id()
+        org.table("pluginassemblies")[row_id] = {
+            "pluginassemblyid": row_id,
+            "name": name,
+            "_managedidentityid_value": None,
+            "modifiedon": dataverse_now(),
+            "customizationlevel": 0,
+            "publickeytoken": "31bf3856ad364e35",
+            "versionnumber": 1,
+        }
         return row_id
 
     def add_application_user(self, environment_id: str, app_id: str, *, privileged: bool = True) -> str:
@@ -191,6 +219,7 @@ class ControlOperations:
         bound = [p for p in org.table("pluginpackages").values() if p.get("_managedidentityid_value")]
         for package in bound:
             package["_managedidentityid_value"] = None
+            package["modifiedon"] = dataverse_now()
         return len(bound)
 
 
@@ -237,7 +266,7 @@ class SandboxControl:
     def register_plugin_assembly(
         self,
         environment_id: str,
-        certificate_der: bytes,
+        certificate_der: bytes | None,
         *,
         name: str = "Contoso.Plugins",
         assembly_id: str | None = None,
@@ -247,6 +276,9 @@ class SandboxControl:
                 environment_id, "pluginassemblies", certificate_der, name=name, component_id=assembly_id
             )
         )
+
+    def register_system_assembly(self, environment_id: str, name: str = "Microsoft.Crm.ObjectModel") -> str:
+        return self._sandbox.call_in_loop(lambda: self._ops.register_system_assembly(environment_id, name))
 
     def register_plugin_package(
         self,

@@ -11,17 +11,19 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox import dataverse_metadata as metadata
 from sandbox.dataverse_tables import (
     COMPONENT_SETS,
     GUID,
     PRIVILEGE_VERB,
     TABLES,
     Table,
+    dataverse_now,
     missing_row,
     odata_error,
     value_problem,
 )
-from sandbox.odata import GUID_TEXT, ODataQueryError, parse_filter, project, row_matches
+from sandbox.odata import GUID_TEXT, ODataQueryError, header_problem, parse_filter, project, row_matches
 from sandbox.plugin_subjects import plugin_subject
 from sandbox.routing import Call, Refusal, Route, StandIn
 from sandbox.runtime import Runtime
@@ -48,6 +50,11 @@ class Dataverse(StandIn):
             self.component_subject,
             "action",
         )
+        entity = BASE + r"/EntityDefinitions\(LogicalName='(?P<entity>[a-z_]+)'\)"
+        add("GET", BASE + r"/EntityDefinitions", metadata.list_entity_definitions, "list")
+        add("GET", entity, metadata.get_entity_definition)
+        picklists = r"/Attributes/Microsoft\.Dynamics\.CRM\.PicklistAttributeMetadata"
+        add("GET", entity + picklists, metadata.list_picklists, "list")
         add("GET", BASE + r"/(?P<set>[a-z]+)", self.list_rows, "list")
         add("POST", BASE + r"/(?P<set>[a-z]+)", self.create_row)
         row = BASE + rf"/(?P<set>[a-z]+)\((?P<id>{GUID_TEXT})\)"
@@ -63,7 +70,9 @@ class Dataverse(StandIn):
 
     async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
         org = self._organization(call)
-        self._check_headers(call)
+        problem = header_problem(call.request.method, call.request.headers)
+        if problem is not None:
+            raise Refusal(odata_error(400, "0x80048d19", problem))
         assert call.caller is not None
         self._check_privilege(call, org, call.caller.app_id)
         faults = self.runtime.faults.profile
@@ -82,17 +91,6 @@ class Dataverse(StandIn):
             raise Refusal(odata_error(404, "", f"No Dataverse organization is ready at {host}."))
         call.organization = org
         return org
-
-    @staticmethod
-    def _check_headers(call: Call) -> None:
-        for header in ("OData-MaxVersion", "OData-Version"):
-            if call.request.headers.get(header) != "4.0":
-                message = f"The request must send the header '{header}: 4.0'."
-                raise Refusal(odata_error(400, "0x80048d19", message))
-        content_type = call.request.headers.get("Content-Type", "")
-        if call.request.method in ("POST", "PATCH") and not content_type.startswith("application/json"):
-            message = "The request body must be sent with 'Content-Type: application/json'."
-            raise Refusal(odata_error(400, "0x80048d19", message))
 
     @staticmethod
     def _check_privilege(call: Call, org: Organization, app_id: str) -> None:
@@ -291,6 +289,8 @@ class Dataverse(StandIn):
                 {k: (v.lower() if k in ("applicationid", "tenantid") and v else v) for k, v in body.items()}
             )
             row["versionnumber"] = int(row.get("versionnumber", 0)) + 1
+            if "modifiedon" in row:
+                row["modifiedon"] = dataverse_now()
         if "return=representation" in call.request.headers.get("Prefer", ""):
             return web.json_response(
                 self._entity(org, call.params["set"], table, row, call.query.get("$select"))
@@ -371,6 +371,10 @@ class Dataverse(StandIn):
             )
         if component_id not in org.table(set_name):
             return missing_row(TABLES[set_name], component_id)
+        if component_id not in org.signers:  # UNCONFIRMED reply: Dataverse's answer for unsigned code
+            return odata_error(
+                400, "0x80040203", f"The {component_name} {component_id} is not signed with a certificate."
+            )
         source = self.runtime.config.fic_subject_environment
         subject = plugin_subject(
             org.signers[component_id],

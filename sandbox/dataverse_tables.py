@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -42,6 +43,11 @@ TABLES = {
 }
 COMPONENT_SETS = {"pluginassembly": "pluginassemblies", "pluginpackage": "pluginpackages"}
 PRIVILEGE_VERB = {"GET": "Read", "POST": "Create", "PATCH": "Write", "DELETE": "Delete"}
+
+
+def dataverse_now() -> str:
+    """A `modifiedon` value as Dataverse writes it: UTC, whole seconds, `Z`."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def odata_error(status: int, code: str, message: str) -> web.Response:

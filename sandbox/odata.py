@@ -1,8 +1,9 @@
-"""The slice of OData query syntax Dataverse clients send: `$select`, `$top` and `and`-joined `eq` filters."""
+"""The slice of OData Dataverse clients use: version headers, `$select`, `$top`, `and`-joined `eq` filters."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 GUID_TEXT = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -66,3 +67,20 @@ def project(row: dict[str, Any], select: str | None, key: str) -> dict[str, Any]
             f"Could not find a property named '{unknown[0]}' on type 'Microsoft.Dynamics.CRM'."
         )
     return {key: row[key], **{c: row[c] for c in columns}}
+
+
+def header_problem(method: str, headers: Mapping[str, str]) -> str | None:
+    """What is wrong with a request's OData and content headers, if anything.
+
+    The version headers are recommended, not required ("Compose HTTP requests and handle errors",
+    learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors): absent
+    is fine; a version below 4.0, which the service cannot answer in, is refused (UNCONFIRMED reply).
+    """
+    for header in ("OData-MaxVersion", "OData-Version"):
+        value = headers.get(header)
+        major = (value or "4").strip().split(".", 1)[0]
+        if not (major.isdigit() and int(major) >= 4):
+            return f"The header '{header}: {value}' asks for an OData version this service lacks."
+    if method in ("POST", "PATCH") and not headers.get("Content-Type", "").startswith("application/json"):
+        return "The request body must be sent with 'Content-Type: application/json'."
+    return None

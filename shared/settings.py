@@ -84,6 +84,8 @@ class Settings(BaseModel):
     http_timeout_seconds: float = 30.0
     retry_budget_seconds: float = 60.0
     fic_propagation_seconds: float = 300.0  # between adding an upgrade's FICs and moving the row to them
+    # GetComponentManagedIdentityFIC calls one environment event's re-binding survey may make
+    rebind_subject_calls: int = 25
     servicebus_namespace: str | None = None
     servicebus_tls: bool = True
 
@@ -116,6 +118,7 @@ class Settings(BaseModel):
             http_timeout_seconds=_positive(env, "PPMI_HTTP_TIMEOUT_SECONDS", 30.0),
             retry_budget_seconds=_positive(env, "PPMI_RETRY_BUDGET_SECONDS", 60.0),
             fic_propagation_seconds=_seconds(env, "PPMI_FIC_PROPAGATION_SECONDS", 300.0),
+            rebind_subject_calls=_count(env, "PPMI_REBIND_SUBJECT_CALLS", 25),
             servicebus_namespace=namespace,
             servicebus_tls=servicebus_tls,
         )
@@ -192,6 +195,16 @@ def _seconds(env: Mapping[str, str], variable: str, default: float, *, zero_allo
         expected = "0 or more" if zero_allowed else "positive"
         raise ConfigurationError(f"{variable} must be {expected}, got {value!r}")
     return number
+
+
+def _count(env: Mapping[str, str], variable: str, default: int) -> int:
+    """A whole number, 0 or more (0 turns the calls it counts off)."""
+    value = env.get(variable, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ConfigurationError(f"{variable} must be a whole number, 0 or more, got {value!r}")
+    return int(value)
 
 
 def _boolean(env: Mapping[str, str], variable: str, *, default: bool) -> bool:

@@ -27,9 +27,26 @@ API = "/api/data/v9.2"
 HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
 CREDENTIAL_SOURCE_MANAGED = 2
 SUBJECT_SCOPE_ENVIRONMENT = 1
-# How Dataverse answers a function it does not offer (for this component type); 404 reads as "no such row".
-FUNCTION_NOT_OFFERED = frozenset({400, 501})
+# How Dataverse answers a function it does not implement; an unknown function segment is a 404 (`0x8006088a`),
+# read like "no such row". A 400 is about the component asked for, and is raised (UNCONFIRMED).
+FUNCTION_NOT_OFFERED = frozenset({501})
 COMPONENT_PAGE_SIZE = 500  # rows per page of a component listing (`Prefer: odata.maxpagesize`)
+# 403 with this code: the caller is no user of the organisation and needs an application user. Verbatim
+# `{"error":{"code":"0x80072560","message":"The user is not a member of the organization."}}` with 403 in
+# learn.microsoft.com/dynamics365/fin-ops-core/data-entities/dual-write/dual-write-troubleshooting-live-sync
+# ("Live synchronization shows an error when you create a row"). Any other 403 (a missing privilege,
+# `0x80040220`) is not fixed by adding the user again.
+NOT_A_MEMBER = "0x80072560"
+# Microsoft's own plug-in assemblies: "It is unsupported to create a plug-in assembly for a Microsoft Dynamics
+# CRM assembly (Microsoft.Crm.*.dll or Microsoft.Xrm.*.dll) or to update or delete a system plug-in assembly"
+# (learn.microsoft.com/previous-versions/dynamicscrm-2013/developers-guide/gg334529(v=crm.6)). Recognised by
+# that name; by Microsoft's strong-name key in `publickeytoken` (the column: contracts/dataverse/
+# entity_pluginassembly.trimmed.md; the value, Microsoft's public key token: UNCONFIRMED for Dataverse); and
+# by `customizationlevel` 0 (UNCONFIRMED: documented only as "Customization Level"; platform components
+# carry 0, what customers register 1).
+MICROSOFT_ASSEMBLY_PREFIXES = ("microsoft.crm.", "microsoft.xrm.")
+MICROSOFT_PUBLIC_KEY_TOKENS = frozenset({"31bf3856ad364e35"})
+SYSTEM_CUSTOMIZATION_LEVEL = 0
 
 ComponentKind = Literal["pluginassembly", "pluginpackage"]
 COMPONENT_SETS: dict[ComponentKind, str] = {
@@ -94,6 +111,8 @@ class Component:
     id: str
     name: str
     managed_identity_id: str | None
+    microsoft: bool = False  # one of Microsoft's system assemblies: never a customer's signed plug-in
+    modified_on: str = ""  # ISO 8601 as Dataverse sends it; a solution import touches what it imports
 
 
 class DataverseClient:
@@ -194,9 +213,12 @@ class DataverseClient:
         entity_set = COMPONENT_SETS[kind]
         key = f"{kind}id"
         template = f"/{entity_set}"
+        # Only assemblies have a strong-name key and a customization level (entity_pluginassembly.trimmed.md;
+        # the pluginpackage reference lists neither).
+        extra = ",customizationlevel,publickeytoken" if kind == "pluginassembly" else ""
         call = self._call(
             "GET",
-            f"/{entity_set}?$select={key},name,_managedidentityid_value",
+            f"/{entity_set}?$select={key},name,_managedidentityid_value,modifiedon{extra}",
             template,
             Prefer=f"odata.maxpagesize={COMPONENT_PAGE_SIZE}",
         )
@@ -218,13 +240,14 @@ class DataverseClient:
     async def component_fic_subject(self, kind: ComponentKind, component_id: str) -> str | None:
         """What Dataverse itself computes as the FIC subject; None when it does not say.
 
-        For plug-ins the function is UNCONFIRMED: a 400, 404 or 501 means it is not offered here.
+        For plug-ins the function is UNCONFIRMED: a 404 or 501 means it is not offered here; a 400 (this
+        component refused, e.g. not signed) is raised for the caller to report on that component.
         """
         path = f"/GetComponentManagedIdentityFIC(ComponentId={component_id},ComponentName='{quote(kind)}')"
         try:
             body = await self._get(self._call("GET", path, "/GetComponentManagedIdentityFIC(...)"))
         except PermanentServiceError as error:
-            if error.status in FUNCTION_NOT_OFFERED:  # the function does not take this type (UNCONFIRMED)
+            if error.status in FUNCTION_NOT_OFFERED:
                 return None
             raise
         if body is None:
@@ -235,11 +258,14 @@ class DataverseClient:
     # -- application users --------------------------------------------------------------------------------
 
     async def signed_in_as_application_user(self) -> bool:
-        """WhoAmI: False when the organisation does not know the caller (403) and needs an app user."""
+        """WhoAmI: False only when Dataverse says the caller is no member of the organisation (`0x80072560`).
+
+        Any other refusal (a missing privilege, a disabled user) is raised: adding the user would not fix it.
+        """
         try:
             await self._http.send(self._call("GET", "/WhoAmI", "/WhoAmI"))
         except PermanentServiceError as error:
-            if error.status == 403:
+            if error.status == 403 and error.code.lower() == NOT_A_MEMBER:
                 return False
             raise
         return True
@@ -247,8 +273,20 @@ class DataverseClient:
 
 def _component(kind: ComponentKind, component_id: object, body: Mapping[str, Any]) -> Component:
     bound = body.get("_managedidentityid_value")
+    name = str(body.get("name") or "")
+    token = str(body.get("publickeytoken") or "").lower()
+    microsoft = (
+        name.lower().startswith(MICROSOFT_ASSEMBLY_PREFIXES)
+        or token in MICROSOFT_PUBLIC_KEY_TOKENS
+        or body.get("customizationlevel") == SYSTEM_CUSTOMIZATION_LEVEL
+    )
     return Component(
-        kind, str(component_id).lower(), str(body.get("name") or ""), str(bound).lower() if bound else None
+        kind,
+        str(component_id).lower(),
+        name,
+        str(bound).lower() if bound else None,
+        microsoft=kind == "pluginassembly" and microsoft,
+        modified_on=str(body.get("modifiedon") or ""),
     )
 
 

@@ -35,7 +35,7 @@ from shared.engine._rebind import SUBJECT_VERSION, owned_row_ids, plan_rebind, s
 from shared.engine._runtime import Runtime
 from shared.engine._tenancy import check_environment_tenant, check_identity_tenant
 from shared.engine._upgrade import switch_format
-from shared.errors import InvalidInputError, PermanentError, TransientError
+from shared.errors import InvalidInputError, PermanentError, PermanentServiceError, TransientError
 from shared.events import (
     EnvironmentDeletedEvent,
     Event,
@@ -47,6 +47,7 @@ from shared.events import (
 from shared.policy import TrustedSigner
 
 NOT_READY_RETRY_SECONDS = 60.0
+BAD_REQUEST = 400
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,7 @@ async def _provision(
             row_id=row_id,
             owned_rows=owned_row_ids(environment_id, placement.target, policy),
             ask_subjects=version == SUBJECT_VERSION,
+            max_subject_calls=runtime.settings.rebind_subject_calls,
         )
         trusted = {wanted.credential.subject for wanted in desired.credentials}
         planned.extend(plan_rebind(found, row_id=row_id, trusted_subjects=trusted, version=version))
@@ -287,15 +289,23 @@ async def _observe(
         found = await dataverse.get_component(binding.kind, binding.component_id)
         components[binding.component_id] = found
         if found is not None and compare_subjects:
-            subjects[binding.component_id] = await dataverse.component_fic_subject(
-                binding.kind, binding.component_id
-            )
+            subjects[binding.component_id] = await _subject_or_none(dataverse, binding)
     grants = {}
     if desired.identity.exists:
         for grant in desired.grants:
             grants[grant.name] = await runtime.arm.get_role_assignment(grant.scope, grant.name)
     credentials = placement.credentials if desired.identity.exists else {}
     return Observed(credentials, row, components, grants, subjects)
+
+
+async def _subject_or_none(dataverse: DataverseClient, binding: DesiredBinding) -> str | None:
+    """Dataverse's subject for the component; a refusal for it leaves the check undone (a skipped step)."""
+    try:
+        return await dataverse.component_fic_subject(binding.kind, binding.component_id)
+    except PermanentServiceError as error:
+        if error.status != BAD_REQUEST:
+            raise
+        return None
 
 
 async def _remove(

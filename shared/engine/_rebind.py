@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from shared.clients.dataverse import Component, ComponentKind, DataverseClient
 from shared.engine._model import Action, BindComponent, IdentityTarget, Skip, Unchanged
 from shared.engine._naming import dedicated_identity_name, managed_identity_row_id
+from shared.errors import PermanentError, TransientError
 from shared.policy import Policy
 
 COMPONENT_KINDS: tuple[ComponentKind, ...] = ("pluginassembly", "pluginpackage")
@@ -30,6 +31,7 @@ class ComponentBinding:
     component: Component
     candidate: bool  # unbound, or bound to an earlier ppmi row of this environment
     subject: str | None = None
+    not_asked: str | None = None  # why Dataverse was not asked (or could not answer) for this candidate
 
 
 def owned_row_ids(environment_id: str, target: IdentityTarget, policy: Policy) -> frozenset[str]:
@@ -44,22 +46,51 @@ def owned_row_ids(environment_id: str, target: IdentityTarget, policy: Policy) -
 
 
 async def survey_components(
-    dataverse: DataverseClient, *, row_id: str, owned_rows: Collection[str], ask_subjects: bool
+    dataverse: DataverseClient,
+    *,
+    row_id: str,
+    owned_rows: Collection[str],
+    ask_subjects: bool,
+    max_subject_calls: int,
 ) -> list[ComponentBinding]:
     """List assemblies and packages (one paged read each) and ask Dataverse for candidates' FIC subjects.
 
-    Once the function refuses a component type it is not asked again for that type in this run.
+    Microsoft's system assemblies are left out: they are no customer's signed plug-ins. Candidates are asked
+    most recently modified first (a solution import touches what it imports), at most `max_subject_calls`
+    times per run; one component's failure is reported on that component and the survey goes on, but after
+    a transient failure (Dataverse busy or down) the rest wait for the next run. Once the function refuses a
+    component type it is not asked again for that type in this run.
     """
     found: list[ComponentBinding] = []
+    calls = 0
+    halted: str | None = None
     for kind in COMPONENT_KINDS:
         offered = ask_subjects
-        for component in await dataverse.list_components(kind):
+        components = [c for c in await dataverse.list_components(kind) if not c.microsoft]
+        for component in sorted(components, key=lambda c: c.modified_on, reverse=True):
             bound = component.managed_identity_id
             candidate = bound is None or (bound != row_id and bound in owned_rows)
             if not candidate or not offered:
                 found.append(ComponentBinding(component, candidate))
                 continue
-            subject = await dataverse.component_fic_subject(kind, component.id)
+            if halted is None and calls >= max_subject_calls:
+                halted = (
+                    f"not asked in this run: at most {max_subject_calls} GetComponentManagedIdentityFIC "
+                    "calls per run (PPMI_REBIND_SUBJECT_CALLS); the next reconcile goes on"
+                )
+            if halted is not None:
+                found.append(ComponentBinding(component, candidate, not_asked=halted))
+                continue
+            calls += 1
+            try:
+                subject = await dataverse.component_fic_subject(kind, component.id)
+            except PermanentError as error:
+                found.append(ComponentBinding(component, candidate, not_asked=f"Dataverse refused: {error}"))
+                continue
+            except TransientError as error:
+                halted = f"not asked in this run: Dataverse failed on an earlier component ({error})"
+                found.append(ComponentBinding(component, candidate, not_asked=f"Dataverse failed: {error}"))
+                continue
             offered = subject is not None
             found.append(ComponentBinding(component, candidate, subject))
     return found
@@ -92,6 +123,8 @@ def plan_rebind(
                     f"subject is not compared with; {RESEND_HINT}",
                 )
             )
+        elif entry.not_asked is not None:
+            actions.append(Skip("bind-component", target, f"its FIC subject is unknown, {entry.not_asked}"))
         elif entry.subject is None:
             actions.append(
                 Skip(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,12 @@ def test_readiness_follows_the_dataverse_url_state_and_deletion(
 
 
 def test_an_unknown_state_is_logged_and_does_not_hold_back_an_environment_with_dataverse() -> None:
+    state = f"Hibernating{uuid.uuid4().hex[:6]}"  # each value is reported once per process
     with capture_logs() as logs:
-        environment = environment_from(live(state="Hibernating"))
+        environment = environment_from(live(state=state))
+        environment_from(live(state=state))
     assert environment.ready
-    assert [(log["event"], log["state"]) for log in logs] == [("environment.state.unknown", "Hibernating")]
+    assert [(log["event"], log["state"]) for log in logs] == [("environment.state.unknown", state)]
 
 
 @pytest.mark.parametrize("link_field", ["@odata.nextlink", "@odata.nextLink"])

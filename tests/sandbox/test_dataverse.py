@@ -210,10 +210,35 @@ def test_token_for_another_organization_is_refused(org: Org, sandbox: Sandbox) -
     assert response.status_code == 401
 
 
-def test_requests_without_odata_version_headers_are_refused(org: Org, sandbox: Sandbox) -> None:
+def test_odata_version_headers_are_recommended_not_required(org: Org, sandbox: Sandbox) -> None:
     url = org.environment.dataverse_url.rstrip("/")
     with sandbox.client(url, base_url=url) as bare:
-        assert bare.get(f"{API}/managedidentities").status_code == 400
+        assert bare.get(f"{API}/managedidentities").status_code == 200
+        older = bare.get(f"{API}/managedidentities", headers={"OData-MaxVersion": "3.0"})
+    assert older.status_code == 400
+
+
+def test_table_metadata_is_served_as_entity_definitions(org: Org) -> None:
+    found = org.client.get(
+        f"{API}/EntityDefinitions",
+        params={
+            "$select": "LogicalName,EntitySetName,PrimaryIdAttribute",
+            "$filter": "LogicalName eq 'managedidentity'",
+        },
+    ).json()["value"]
+    (choices,) = [
+        attribute
+        for attribute in org.client.get(
+            f"{API}/EntityDefinitions(LogicalName='managedidentity')/Attributes/"
+            "Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
+        ).json()["value"]
+        if attribute["LogicalName"] == "subjectscope"
+    ]
+    assert [(item["EntitySetName"], item["PrimaryIdAttribute"]) for item in found] == [
+        ("managedidentities", "managedidentityid")
+    ]
+    labels = {o["Value"]: o["Label"]["LocalizedLabels"][0]["Label"] for o in choices["OptionSet"]["Options"]}
+    assert labels == {0: "GlobalScope", 1: "EnviornmentScope", 2: "DevOnlyScope"}
 
 
 def test_older_web_api_versions_are_served_too(org: Org) -> None:
