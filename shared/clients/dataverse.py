@@ -27,9 +27,10 @@ API = "/api/data/v9.2"
 HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
 CREDENTIAL_SOURCE_MANAGED = 2
 SUBJECT_SCOPE_ENVIRONMENT = 1
-# How Dataverse answers a function it does not implement; an unknown function segment is a 404 (`0x8006088a`),
-# read like "no such row". A 400 is about the component asked for, and is raised (UNCONFIRMED).
+# How Dataverse answers a function it does not implement: 501, or its "Resource not found for the segment"
+# code whatever the status (UNCONFIRMED). Other refusals are about the component asked for, and are raised.
 FUNCTION_NOT_OFFERED = frozenset({501})
+UNKNOWN_SEGMENT = "0x8006088a"
 COMPONENT_PAGE_SIZE = 500  # rows per page of a component listing (`Prefer: odata.maxpagesize`)
 # 403 with this code: the caller is no user of the organisation and needs an application user. Verbatim
 # `{"error":{"code":"0x80072560","message":"The user is not a member of the organization."}}` with 403 in
@@ -240,14 +241,14 @@ class DataverseClient:
     async def component_fic_subject(self, kind: ComponentKind, component_id: str) -> str | None:
         """What Dataverse itself computes as the FIC subject; None when it does not say.
 
-        For plug-ins the function is UNCONFIRMED: a 404 or 501 means it is not offered here; a 400 (this
-        component refused, e.g. not signed) is raised for the caller to report on that component.
+        For plug-ins the function is UNCONFIRMED: a 404, a 501 or an unknown-segment code means it is not
+        offered here; another refusal (this component, e.g. not signed) is raised for the caller to report.
         """
         path = f"/GetComponentManagedIdentityFIC(ComponentId={component_id},ComponentName='{quote(kind)}')"
         try:
             body = await self._get(self._call("GET", path, "/GetComponentManagedIdentityFIC(...)"))
         except PermanentServiceError as error:
-            if error.status in FUNCTION_NOT_OFFERED:
+            if error.status in FUNCTION_NOT_OFFERED or error.code.lower() == UNKNOWN_SEGMENT:
                 return None
             raise
         if body is None:
