@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -44,11 +45,29 @@ _LOCATION = re.compile(r"[a-z0-9]{2,40}", re.ASCII)
 _PATH_LIKE = re.compile(r"[A-Za-z0-9 ._/()\-]{1,200}", re.ASCII)
 _NAME_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9-_]{0,39}", re.ASCII)
 
+# Dataverse host suffixes per cloud (learn.microsoft.com/power-platform/admin/powerapps-us-government lists
+# crm9.dynamics.com for GCC, crm.microsoftdynamics.us for GCC High and crm.appsplatform.us for DoD;
+# crm.dynamics.cn is China's). crm9 is GCC's alone, so the public list leaves it out.
+GCC_DATAVERSE_HOST = "crm9.dynamics.com"
 DEFAULT_DATAVERSE_HOST_SUFFIXES: dict[Cloud, tuple[str, ...]] = {
-    Cloud.PUBLIC: ("crm.dynamics.com", *(f"crm{region}.dynamics.com" for region in range(2, 23))),
-    # GCC (crm9.dynamics.com) uses the public values (issuer, audience, subject prefix), so it is public here.
-    Cloud.USGOV: ("crm.microsoftdynamics.us", "crm.appsplatform.us"),
+    Cloud.PUBLIC: (
+        "crm.dynamics.com",
+        *(
+            f"crm{region}.dynamics.com"
+            for region in range(2, 23)
+            if f"crm{region}.dynamics.com" != GCC_DATAVERSE_HOST
+        ),
+    ),
+    Cloud.GCC: (GCC_DATAVERSE_HOST,),
+    Cloud.GCC_HIGH: ("crm.microsoftdynamics.us",),
+    Cloud.DOD: ("crm.appsplatform.us",),
     Cloud.CHINA: ("crm.dynamics.cn",),
+}
+# `cloud: usgov` once meant GCC High and DoD together (and GCC was `public`): different endpoint sets.
+RETIRED_CLOUDS = {
+    "usgov": "cloud 'usgov' no longer exists: GCC High and DoD have different endpoints; set cloud to "
+    "'gcchigh' (Dataverse at *.crm.microsoftdynamics.us) or 'dod' (*.crm.appsplatform.us); a GCC tenant "
+    "(*.crm9.dynamics.com) is 'gcc'",
 }
 
 
@@ -107,6 +126,13 @@ ResourceGroup = Annotated[
 Location = Annotated[str, _pattern(_LOCATION, "must be an Azure region name such as westeurope")]
 Sha256 = Annotated[str, _pattern(re.compile(r"[0-9a-fA-F]{64}", re.ASCII), "must be 64 hex characters")]
 DotNetName = Annotated[str, Field(min_length=3, max_length=1024)]
+
+
+def _current_cloud(value: object) -> object:
+    retired = RETIRED_CLOUDS.get(str(value).strip().lower()) if isinstance(value, str) else None
+    if retired is not None:
+        raise _fail(retired)
+    return value
 
 
 class PolicyModel(BaseModel):
@@ -263,7 +289,7 @@ class Pacing(PolicyModel):
 class Policy(PolicyModel):
     version: Literal[1]
     tenant_id: Guid
-    cloud: Cloud = Cloud.PUBLIC
+    cloud: Annotated[Cloud, BeforeValidator(_current_cloud)] = Cloud.PUBLIC
     format_version: Literal[1, 2] = 2
     subject_environment_segment: SubjectEnvironmentSegment = SubjectEnvironmentSegment.ENVIRONMENT_ID
     identity: IdentitySettings

@@ -25,7 +25,22 @@ class Endpoints:
     bap_audience: str
 
 
-# Azure defaults per cloud (`Policy.cloud`); each can be overridden by a PPMI_*_ENDPOINT variable.
+# Defaults per cloud (`Policy.cloud`); each can be overridden by a PPMI_*_ENDPOINT variable. Sources:
+# - Power Platform API and BAP hosts, the clouds' names: microsoft/terraform-provider-power-platform
+#   internal/constants/constants.go (its cloud table) and internal/provider/provider.go. Its GCC High
+#   Power Platform API constant (`api.appsplatform.us`, DoD's host) disagrees with its own table and with
+#   microsoft/Agents-for-python (copilotstudio-client power_platform_environment.py): both say
+#   `api.high.powerplatform.microsoft.us`, which ppmi uses. The API's token audience is its host (both).
+# - BAP token audiences: public and DoD agree between terraform-provider-power-platform and
+#   microsoft/coe-starter-kit (coe-cli/scripts/Microsoft.PowerApps.RestClientModule.psm1); for GCC and
+#   GCC High they disagree (terraform: service.powerapps.us / high.service.apps.appsplatform.us;
+#   coe-starter-kit: gov.service.powerapps.us / high.service.powerapps.us): UNCONFIRMED, ppmi uses the
+#   latter, PPMI_BAP_AUDIENCE overrides. China: terraform only (UNCONFIRMED).
+# - ARM: GCC tenants sign in to the public cloud ("GCC uses public cloud for authentication",
+#   provider.go), so their identities live in public Azure; GCC High and DoD use Azure Government.
+# - Graph: learn.microsoft.com/graph/deployments: global for public and GCC, graph.microsoft.us for
+#   GCC High (US Government L4), dod-graph.microsoft.us for DoD (L5), microsoftgraph.chinacloudapi.cn.
+_AZURE_GOVERNMENT = "https://management.usgovcloudapi.net"
 CLOUD_ENDPOINTS: dict[str, Endpoints] = {
     "public": Endpoints(
         arm="https://management.azure.com",
@@ -34,12 +49,26 @@ CLOUD_ENDPOINTS: dict[str, Endpoints] = {
         bap="https://api.bap.microsoft.com",
         bap_audience="https://service.powerapps.com",
     ),
-    "usgov": Endpoints(
-        arm="https://management.usgovcloudapi.net",
+    "gcc": Endpoints(
+        arm="https://management.azure.com",
+        graph="https://graph.microsoft.com",
+        powerplatform="https://api.gov.powerplatform.microsoft.us",
+        bap="https://gov.api.bap.microsoft.us",
+        bap_audience="https://gov.service.powerapps.us",  # UNCONFIRMED: PPMI_BAP_AUDIENCE
+    ),
+    "gcchigh": Endpoints(
+        arm=_AZURE_GOVERNMENT,
         graph="https://graph.microsoft.us",
         powerplatform="https://api.high.powerplatform.microsoft.us",
         bap="https://high.api.bap.microsoft.us",
         bap_audience="https://high.service.powerapps.us",  # UNCONFIRMED: PPMI_BAP_AUDIENCE
+    ),
+    "dod": Endpoints(
+        arm=_AZURE_GOVERNMENT,
+        graph="https://dod-graph.microsoft.us",
+        powerplatform="https://api.appsplatform.us",
+        bap="https://api.bap.appsplatform.us",
+        bap_audience="https://service.apps.appsplatform.us",
     ),
     "china": Endpoints(
         arm="https://management.chinacloudapi.cn",
@@ -124,7 +153,7 @@ class Settings(BaseModel):
         )
 
     def endpoints(self, cloud: str) -> Endpoints:
-        """Service base URLs for `cloud` ("public", "usgov", "china"), with any overrides applied."""
+        """Service base URLs for `cloud` (a `Policy.cloud` value), with any overrides applied."""
         try:
             defaults = CLOUD_ENDPOINTS[cloud]
         except KeyError:

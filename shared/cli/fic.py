@@ -26,7 +26,7 @@ examples:
   ppmi fic show ... --certificate signing.pem --output json
   ppmi fic show ... --certificate leaf.cer \\
       --issuer-name "CN=Contoso CA, O=Contoso, C=US" --subject-name "CN=Contoso Signing, O=Contoso, C=US"
-  ppmi fic show ... --certificate signing.cer --cloud usgov --format-version 1
+  ppmi fic show ... --certificate signing.cer --cloud gcchigh --format-version 1
 
 The certificate may be DER, PEM or base64 DER. For a CA-issued certificate, pass the names exactly as
 .NET's X509Certificate2.Issuer / .Subject print them if they differ from what ppmi renders.

@@ -20,7 +20,7 @@ from shared.errors import (
     ResourceNotFoundError,
 )
 from shared.http import Call, HttpClient
-from shared.policy import Policy
+from shared.policy import DEFAULT_DATAVERSE_HOST_SUFFIXES, Policy
 from shared.telemetry import redact
 
 API = "/api/data/v9.2"
@@ -77,12 +77,21 @@ def dataverse_origin(url: str, policy: Policy) -> str:
         problem = "is an IP address"
     elif not policy.dataverse_host_allowed(host):
         problem = f"is not under an allowed host suffix ({', '.join(policy.allowed_dataverse_host_suffixes)})"
+        problem += _other_cloud_hint(host)
     if problem is not None:
         shown = url
         if "@" in parts.netloc:  # never repeat user information: it may be a password
             shown = parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
         raise InvalidInputError(f"the Dataverse URL {redact(shown)!r} {problem}", field="url")
     return f"https://{host}"
+
+
+def _other_cloud_hint(host: str) -> str:
+    """A host of another cloud's Dataverse most likely means the policy names the wrong cloud."""
+    for cloud, suffixes in DEFAULT_DATAVERSE_HOST_SUFFIXES.items():
+        if any(host.endswith("." + suffix) for suffix in suffixes):
+            return f"; it is a {cloud} Dataverse host: is the policy's cloud meant to be '{cloud}'?"
+    return ""
 
 
 def _is_ip_literal(host: str) -> bool:

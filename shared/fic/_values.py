@@ -1,4 +1,4 @@
-"""Issuer, subject and audience of a plug-in FIC for format versions 0, 1 and 2 and the three clouds."""
+"""Issuer, subject and audience of a plug-in FIC for format versions 0, 1 and 2 and the five clouds."""
 
 from __future__ import annotations
 
@@ -29,8 +29,12 @@ class FederatedCredentialError(ValueError):
 
 
 class Cloud(StrEnum):
+    """The Power Platform clouds, named as terraform-provider-power-platform names them (internal/config)."""
+
     PUBLIC = "public"
-    USGOV = "usgov"
+    GCC = "gcc"
+    GCC_HIGH = "gcchigh"
+    DOD = "dod"
     CHINA = "china"
 
 
@@ -48,9 +52,16 @@ class _CloudValues:
     subject_prefix: str
 
 
+# The cloud table of "Set up managed identity for Power Platform" (contracts/dataverse/
+# ppadmin_set-up-managed-identity.2025-10-10.md): public and GCC share `c/pub` and the public values; GCC High
+# and DoD share `c/usg`; China is `c/chn` with the issuer host `login.partner.microsoftonline.cn`.
+_PUBLIC = _CloudValues("api://AzureADTokenExchange", "login.microsoftonline.com", "/eid1/c/pub")
+_US_GOVERNMENT = _CloudValues("api://AzureADTokenExchangeUSGov", "login.microsoftonline.us", "/eid1/c/usg")
 _CLOUDS: dict[Cloud, _CloudValues] = {
-    Cloud.PUBLIC: _CloudValues("api://AzureADTokenExchange", "login.microsoftonline.com", "/eid1/c/pub"),
-    Cloud.USGOV: _CloudValues("api://AzureADTokenExchangeUSGov", "login.microsoftonline.us", "/eid1/c/usg"),
+    Cloud.PUBLIC: _PUBLIC,
+    Cloud.GCC: _PUBLIC,
+    Cloud.GCC_HIGH: _US_GOVERNMENT,
+    Cloud.DOD: _US_GOVERNMENT,
     Cloud.CHINA: _CloudValues(
         "api://AzureADTokenExchangeChina", "login.partner.microsoftonline.cn", "/eid1/c/chn"
     ),
@@ -187,7 +198,7 @@ def _v1_name(rendered_name: str, label: str) -> str:
 def _legacy_credential(
     environment_id: str, signer: Signer, cloud: Cloud, component: str, audience: str
 ) -> FederatedCredential:
-    if cloud is not Cloud.PUBLIC:
+    if cloud is not Cloud.PUBLIC:  # its issuer host is api.powerplatform.com's
         raise FederatedCredentialError("format 0 (legacy issuer) exists only in the public cloud; use 2")
     if signer.sha1_thumbprint is None:
         raise FederatedCredentialError("format 0 needs the signer's SHA-1 thumbprint (or the certificate)")

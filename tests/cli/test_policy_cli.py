@@ -50,14 +50,14 @@ def test_validate_reads_ppmi_policy_file_when_no_file_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     document = sample()
-    document["cloud"] = "usgov"
+    document["cloud"] = "gcchigh"
     document["dataverseHostSuffixes"] = None
     monkeypatch.setenv("PPMI_POLICY_FILE", str(write(tmp_path, document, "prod.yaml")))
 
     code = main(["policy", "validate"])
 
     assert code == 0
-    assert "cloud usgov" in capsys.readouterr().out
+    assert "cloud gcchigh" in capsys.readouterr().out
 
 
 def test_validate_falls_back_to_policy_yaml_in_the_current_directory(

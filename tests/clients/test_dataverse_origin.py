@@ -66,3 +66,8 @@ def test_credentials_in_a_refused_dataverse_url_are_not_repeated(policy: Policy)
         dataverse_origin("https://svc:s3cr3t-passw0rd@contoso.crm.dynamics.com/", policy)
     assert "s3cr3t" not in caught.value.reason
     assert "***@contoso.crm.dynamics.com" in caught.value.reason
+
+
+def test_a_host_of_another_cloud_says_which_cloud_it_belongs_to(policy: Policy) -> None:
+    with pytest.raises(InvalidInputError, match="it is a gcc Dataverse host"):
+        dataverse_origin("https://contoso.crm9.dynamics.com/", policy)

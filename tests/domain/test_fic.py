@@ -99,7 +99,9 @@ def test_issuer_equal_to_subject_without_a_matching_signature_is_not_self_signed
     ("cloud", "issuer_host", "prefix", "audience"),
     [
         (Cloud.PUBLIC, "login.microsoftonline.com", "/eid1/c/pub/", "api://AzureADTokenExchange"),
-        (Cloud.USGOV, "login.microsoftonline.us", "/eid1/c/usg/", "api://AzureADTokenExchangeUSGov"),
+        (Cloud.GCC, "login.microsoftonline.com", "/eid1/c/pub/", "api://AzureADTokenExchange"),
+        (Cloud.GCC_HIGH, "login.microsoftonline.us", "/eid1/c/usg/", "api://AzureADTokenExchangeUSGov"),
+        (Cloud.DOD, "login.microsoftonline.us", "/eid1/c/usg/", "api://AzureADTokenExchangeUSGov"),
         (Cloud.CHINA, "login.partner.microsoftonline.cn", "/eid1/c/chn/", "api://AzureADTokenExchangeChina"),
     ],
 )

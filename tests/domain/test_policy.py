@@ -261,7 +261,11 @@ def test_empty_type_list_keeps_only_included_environments() -> None:
         ("public", "contoso.crm.dynamics.com.evil.example", False),
         ("public", "a.b.crm.dynamics.com", False),
         ("public", "contoso.crm.microsoftdynamics.us", False),
-        ("usgov", "contoso.crm.microsoftdynamics.us", True),
+        ("gcchigh", "contoso.crm.microsoftdynamics.us", True),
+        ("dod", "contoso.crm.microsoftdynamics.us", False),
+        ("dod", "contoso.crm.appsplatform.us", True),
+        ("gcc", "contoso.crm9.dynamics.com", True),
+        ("public", "contoso.crm9.dynamics.com", False),
         ("china", "contoso.crm.dynamics.cn", True),
     ],
 )
@@ -274,7 +278,7 @@ def test_dataverse_hosts_are_checked_against_the_cloud_allow_list(
 
 
 def test_policy_credential_follows_its_cloud_format_and_subject_segment() -> None:
-    document = change("cloud", "usgov")
+    document = change("cloud", "gcchigh")
     document.update(formatVersion=1, subjectEnvironmentSegment="organization-id")
     policy = parsed(document)
     signer = Signer(self_signed=False, issuer_name="CN=Contoso CA", subject_name="CN=Contoso Signing")

@@ -49,7 +49,20 @@ def test_endpoints_follow_the_cloud_and_honour_overrides() -> None:
 def test_bap_tokens_are_for_the_power_apps_service_unless_overridden() -> None:
     assert Settings.from_env({}).endpoints("public").bap_audience == "https://service.powerapps.com"
     overridden = Settings.from_env({"PPMI_BAP_AUDIENCE": "https://service.example.test/"})
-    assert overridden.endpoints("usgov").bap_audience == "https://service.example.test"
+    assert overridden.endpoints("gcchigh").bap_audience == "https://service.example.test"
+
+
+def test_each_cloud_has_its_own_power_platform_hosts() -> None:
+    settings = Settings.from_env({})
+    hosts = {cloud: settings.endpoints(cloud).powerplatform for cloud in ("public", "gcc", "gcchigh", "dod")}
+    assert hosts == {
+        "public": "https://api.powerplatform.com",
+        "gcc": "https://api.gov.powerplatform.microsoft.us",
+        "gcchigh": "https://api.high.powerplatform.microsoft.us",
+        "dod": "https://api.appsplatform.us",
+    }
+    assert settings.endpoints("gcc").arm == "https://management.azure.com"
+    assert settings.endpoints("dod").graph == "https://dod-graph.microsoft.us"
 
 
 def test_the_scope_of_a_dataverse_url_is_its_origin() -> None:
