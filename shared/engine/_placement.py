@@ -66,7 +66,10 @@ async def place(runtime: Runtime, environment_id: str, *, needed: int) -> Placem
             application_id=settings.application_id,
         )
         stored = await runtime.graph.list_federated_credentials(str(settings.application_object_id))
-        return Placement(target, None, {item.name.lower(): item for item in stored})
+        credentials = {item.name.lower(): item for item in stored}
+        record_fic_capacity(target.label, len(credentials), FIC_CAP)
+        _check_application_room(target, credentials, credential_prefix(environment_id), needed)
+        return Placement(target, None, credentials)
     if settings.strategy == "shared-pool":
         return await _place_in_pool(runtime, environment_id, key, needed)
     address = IdentityAddress(
@@ -84,6 +87,24 @@ async def place(runtime: Runtime, environment_id: str, *, needed: int) -> Placem
     identity = await runtime.arm.get_identity(address)
     credentials = await _credentials(runtime, address) if identity is not None else {}
     return Placement(target, identity, credentials)
+
+
+def _check_application_room(
+    target: IdentityTarget, credentials: dict[str, StoredCredential], prefix: str, needed: int
+) -> None:
+    """One application holds every environment's FICs: refuse before Entra would refuse the 21st.
+
+    The environment's own FICs (any signer, any format) count as room it already has: a retired signer's FIC
+    is deleted before a new one is written.
+    """
+    own = sum(1 for name in credentials if name.startswith(prefix))
+    missing = max(0, needed - own)
+    if missing and len(credentials) + missing > FIC_CAP:
+        raise PermanentError(
+            f"the {target.label} holds {len(credentials)} of the {FIC_CAP} FICs Entra allows an application; "
+            f"this environment needs {missing} more: remove unused FICs, trust fewer signers, or move to the "
+            "per-environment or shared-pool strategy"
+        )
 
 
 async def _credentials(runtime: Runtime, address: IdentityAddress) -> dict[str, StoredCredential]:
