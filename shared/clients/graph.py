@@ -60,7 +60,12 @@ class GraphClient:
             response = await self._http.send(self._call("GET", path, _FIC))
         except ResourceNotFoundError:
             return None
-        return credential_from(response.json())
+        body = response.json()
+        # The reference's own sample (contracts/graph/api_federatedidentitycredential-get.md) wraps the entity
+        # in "value"; accept both that and the entity itself.
+        if isinstance(body, dict) and "name" not in body and isinstance(body.get("value"), dict):
+            body = body["value"]
+        return credential_from(body)
 
     async def upsert_federated_credential(
         self, application_object_id: str, name: str, credential: FederatedCredential
