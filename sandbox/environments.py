@@ -13,7 +13,9 @@ from sandbox.runtime import Runtime
 from sandbox.state import Environment
 
 PP_API_VERSION = "2024-10-01"
-BAP_API_VERSION = "2020-10-01"
+BAP_API_VERSION = "2020-10-01"  # addAppUser: terraform-provider-power-platform api_application.go
+# BAP reads: the same, and 2023-06-01 (powerplatform/tf-fixture_bap_admin-environments_list.json's request).
+BAP_READ_API_VERSIONS = (BAP_API_VERSION, "2023-06-01")
 BAP_ENVIRONMENTS = r"/providers/Microsoft\.BusinessAppPlatform/scopes/admin/environments"
 DATAVERSE_VERSION = "9.2.26051.157"  # the real capture's
 # Geo -> the Azure region an environment of that geo reports (the capture's pair: unitedstates / westus).
@@ -35,18 +37,19 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _version_problem(service: str, call: Call, accepted: str) -> web.Response | None:
+def _version_problem(service: str, call: Call, *accepted: str) -> web.Response | None:
+    """UNCONFIRMED replies: the status and codes are ARM's; these APIs publish none for a wrong version."""
     version = call.query.get("api-version")
     if version is None:
         return error_response(
             service, 400, "MissingApiVersionParameter", "The api-version query parameter is required."
         )
-    if version != accepted:
+    if version not in accepted:
         return error_response(
             service,
             400,
             "InvalidApiVersionParameter",
-            f"The api-version '{version}' is invalid; use '{accepted}'.",
+            f"The api-version '{version}' is invalid; use '{"', '".join(accepted)}'.",
         )
     return None
 
@@ -146,6 +149,8 @@ class Bap(StandIn):
         return {"https://service.powerapps.com"}  # BAP takes Power Apps service tokens, not its own host
 
     async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
+        if call.request.method == "GET":
+            return _version_problem(self.name, call, *BAP_READ_API_VERSIONS)
         return _version_problem(self.name, call, BAP_API_VERSION)
 
     def environment_json(self, environment: Environment) -> dict[str, Any]:

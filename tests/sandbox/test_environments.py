@@ -143,3 +143,9 @@ def test_bap_gets_one_environment_by_id(sandbox: Sandbox) -> None:
         body = client.get(f"{BAP_ENVIRONMENTS}/{environment.id}", params={"api-version": "2020-10-01"}).json()
     assert body["properties"]["displayName"] == "Contoso UK"
     assert body["properties"]["linkedEnvironmentMetadata"]["instanceUrl"].endswith(".crm11.dynamics.com/")
+
+
+def test_bap_reads_take_the_api_version_terraforms_recorded_list_uses(sandbox: Sandbox) -> None:
+    environment = sandbox.control.create_environment()
+    items = all_pages(sandbox, f"{BAP}{BAP_ENVIRONMENTS}?api-version=2023-06-01", "nextLink")
+    assert environment.id in {item["name"] for item in items}
