@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.server import Sandbox
-from shared.engine import Runtime, process
+from shared.engine import Runtime, environments_in_scope, process
 from tests.engine.conftest import event, succeed, writes
 
 
@@ -34,3 +34,14 @@ async def test_an_environment_without_dataverse_is_rejected_with_the_reason_not_
     assert report.outcome == "rejected"
     assert "has no Dataverse database" in (report.reason or "")
     assert writes(sandbox) == []
+
+
+async def test_the_timers_leave_out_environments_that_cannot_hold_plug_ins(
+    sandbox: Sandbox, runtime: Runtime
+) -> None:
+    with_dataverse = sandbox.control.create_environment(display_name="Sales").id
+    provisioning = sandbox.control.create_environment(display_name="New", provisioning_seconds=600).id
+    without = sandbox.control.create_environment(display_name="Teams", dataverse=False).id
+    announced = {environment.id for environment in await environments_in_scope(runtime)}
+    assert {with_dataverse, provisioning} <= announced
+    assert without not in announced
