@@ -105,20 +105,12 @@ class EnvironmentInfo:
 class EnvironmentsClient:
     """Reads environments from the Power Platform API; adds application users through BAP."""
 
-    def __init__(
-        self,
-        http: HttpClient,
-        powerplatform_url: str,
-        bap_url: str,
-        *,
-        bap_audience: str,
-        powerplatform_audience: str | None = None,
-    ) -> None:
+    def __init__(self, http: HttpClient, powerplatform_url: str, bap_url: str, *, bap_audience: str) -> None:
         self._http = http
         self._base = powerplatform_url.rstrip("/")
         self._bap = bap_url.rstrip("/")
         self._bap_scope = f"{bap_audience.rstrip('/')}/.default"
-        self._scope = f"{(powerplatform_audience or self._base).rstrip('/')}/.default"
+        self._scope = f"{self._base}/.default"  # the API's audience is its host (docs/configuration.md)
 
     def _call(self, path: str, template: str) -> Call:
         return Call(

@@ -32,6 +32,8 @@ from sandbox.server import Sandbox
 from shared.http import build_transport
 from shared.settings import Settings
 
+# msgraph-sdk's generated request builders warn about their own deprecated configuration classes.
+pytestmark = pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning")
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 ISSUER = "https://login.microsoftonline.com/7f2c1900-9fd4-4b89-91d3-79a649996f0a/v2.0"
 
