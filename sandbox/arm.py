@@ -1,12 +1,13 @@
-"""Azure Resource Manager stand-in: user-assigned managed identities and their federated credentials.
+"""Azure Resource Manager stand-in: resource groups, user-assigned managed identities and their FICs.
 
-Rules from domain.md §4: name patterns, one audience, 600-character values, 20 FICs per identity, unique
-issuer+subject, 409 on overlapping FIC writes under one identity, paging with `nextLink`, throttling.
+Shapes follow contracts/arm-msi/ (Microsoft.ManagedIdentity 2024-11-30 and its examples) and the recordings in
+contracts/recordings/; api-versions `sandbox.arm_versions`; rights `sandbox.arm_access`; FIC rules
+`sandbox.arm_credentials`; role assignments `sandbox.roles`. Every reply carries ARM's request-id and
+`x-ms-ratelimit-remaining-subscription-*` headers (recordings/azure-sdk-net...CreateOrUpdate.json).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 import uuid
@@ -14,50 +15,51 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.arm_access import ArmRights, Ask, authorization_failed
+from sandbox.arm_credentials import (
+    IDENTITY_TYPE,
+    CredentialWrites,
+    credential_missing,
+    fic_json,
+    parent_missing,
+)
+from sandbox.arm_versions import (
+    FEDERATED_CREDENTIALS,
+    IDENTITIES,
+    RESOURCE_GROUPS,
+    ROLE_ASSIGNMENTS,
+    ResourceType,
+    api_version_refusal,
+)
 from sandbox.errors import error_response
+from sandbox.resource_groups import GROUP, ResourceGroups, group_missing
 from sandbox.roles import RoleAssignments
 from sandbox.routing import Call, Refusal, Route, StandIn
 from sandbox.runtime import Runtime
-from sandbox.state import FederatedCredential, Identity
+from sandbox.state import Exchange, Identity
 
-MSI_API_VERSIONS = ("2024-11-30", "2023-01-31")
 IDENTITY_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$")
-FIC_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$")
-FIC_MAX = 20
-FIC_VALUE_MAX = 600
-FIC_UNSUPPORTED_REGIONS = frozenset({"malaysiasouth", "newzealandnorth"})
-IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
-RG = r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.ManagedIdentity"
-IDENTITIES = RG + r"/userAssignedIdentities"
-IDENTITY = IDENTITIES + r"/(?P<name>[^/]+)"
+IDENTITIES_PATH = GROUP + r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities"
+IDENTITY = IDENTITIES_PATH + r"/(?P<name>[^/]+)"
 FICS = IDENTITY + r"/federatedIdentityCredentials"
 FIC = FICS + r"/(?P<fic>[^/]+)"
+# IsolationScope is an extensible enum (x-ms-enum modelAsString) in ManagedIdentity-2024-11-30.
+ISOLATION_SCOPES = frozenset({"None", "Regional"})
+ACTION_VERBS = {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
 
 
 def arm_error(status: int, code: str, message: str) -> web.Response:
     return error_response("arm", status, code, message)
 
 
-def api_version_error(call: Call, accepted: tuple[str, ...]) -> web.Response | None:
-    version = call.query.get("api-version")
-    if not version:
-        return arm_error(
-            400,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        )
-    if version not in accepted:
-        return arm_error(
-            400,
-            "InvalidApiVersionParameter",
-            f"The api-version '{version}' is invalid. The supported versions are '{','.join(accepted)}'.",
-        )
-    return None
-
-
 def page(call: Call, items: list[dict[str, Any]], size: int) -> web.Response:
-    """One page of a list reply; `nextLink` keeps the caller's host so IP-literal clients can follow it."""
-    token = call.query.get("$skipToken", "0") or "0"
+    """One page of a list reply; `nextLink` keeps the caller's host so IP-literal clients can follow it.
+
+    ARM's query parameter names are case-insensitive: the spec examples spell the token `$skipToken`
+    (FederatedIdentityCredentialList.json) and `$skiptoken` (IdentityListByResourceGroup.json).
+    """
+    tokens = [value for key, value in call.query.items() if key.lower() == "$skiptoken"]
+    token = tokens[0] if tokens else "0"
     if not token.isdigit():
         raise Refusal(arm_error(400, "InvalidSkipToken", f"The skip token '{token}' is not valid."))
     start = int(token)
@@ -68,6 +70,28 @@ def page(call: Call, items: list[dict[str, Any]], size: int) -> web.Response:
     return web.json_response(body)
 
 
+def _kind(path: str) -> ResourceType:
+    lowered = path.lower()
+    if "/providers/microsoft.authorization/roleassignments" in lowered:
+        return ROLE_ASSIGNMENTS
+    if "/federatedidentitycredentials" in lowered:
+        return FEDERATED_CREDENTIALS
+    if "/providers/microsoft.managedidentity/" in lowered:
+        return IDENTITIES
+    return RESOURCE_GROUPS
+
+
+def _ask(call: Call, kind: ResourceType) -> Ask:
+    verb = ACTION_VERBS.get(call.request.method, "write")
+    actions = {
+        ROLE_ASSIGNMENTS.name: "Microsoft.Authorization/roleAssignments",
+        FEDERATED_CREDENTIALS.name: f"{IDENTITY_TYPE}/federatedIdentityCredentials",
+        IDENTITIES.name: IDENTITY_TYPE,
+        RESOURCE_GROUPS.name: "Microsoft.Resources/subscriptions/resourceGroups",
+    }
+    return Ask(f"{actions[kind.name]}/{verb}", call.request.path.rstrip("/"))
+
+
 class Arm(StandIn):
     name = "arm"
 
@@ -75,15 +99,15 @@ class Arm(StandIn):
         super().__init__(ignore_case=True)
         self.runtime = runtime
         self.roles = RoleAssignments(runtime)
+        self.credentials = CredentialWrites(runtime)
         add = self.router.add
         add(
             "GET",
             r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.ManagedIdentity/userAssignedIdentities",
             self.list_identities,
             "list",
-            MSI_API_VERSIONS,
         )
-        add("GET", IDENTITIES, self.list_identities, "list", MSI_API_VERSIONS)
+        add("GET", IDENTITIES_PATH, self.list_identities, "list")
         for method, pattern, handler in (
             ("PUT", IDENTITY, self.put_identity),
             ("PATCH", IDENTITY, self.patch_identity),
@@ -94,23 +118,44 @@ class Arm(StandIn):
             ("GET", FIC, self.get_fic),
             ("DELETE", FIC, self.delete_fic),
         ):
-            add(method, pattern, handler, "list" if pattern == FICS else "", MSI_API_VERSIONS)
+            add(method, pattern, handler, "list" if pattern == FICS else "")
         self.roles.register(self.router)
+        ResourceGroups(runtime).register(self.router)
 
     def audiences(self, host: str) -> set[str] | None:
         return {"https://management.azure.com", "https://management.core.windows.net"}
 
-    async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
+    @property
+    def rights(self) -> ArmRights:
         state = self.runtime.state
-        is_roles = route.api_versions != MSI_API_VERSIONS
-        refused = api_version_error(call, route.api_versions)
+        return ArmRights(
+            self.runtime.config.arm_access, state.subscription_id, state.service_identity.principal_id
+        )
+
+    async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
+        """In ARM's order: api-version, subscription, rights, resource group, then the throttles."""
+        state = self.runtime.state
+        kind = _kind(call.request.path)
+        subscription = call.params.get("sub") or state.subscription_id
+        group = state.resource_group(subscription, call.params.get("rg", ""))
+        location = group.location if group is not None else "westeurope"
+        refused = api_version_refusal(call.query.get("api-version"), kind, location)
         if refused is not None:
             return refused
-        subscription = call.params.get("sub") or state.subscription_id
         if subscription.lower() != state.subscription_id:
             return arm_error(
                 404, "SubscriptionNotFound", f"The subscription '{subscription}' could not be found."
             )
+        ask = _ask(call, kind)
+        if not self.rights.allows(call.caller, ask):
+            return authorization_failed(call.caller, ask)
+        if "rg" in call.params and group is None and kind is not RESOURCE_GROUPS:
+            return group_missing(call.params["rg"])
+        return self._throttle(call, route, subscription, provider=kind in (IDENTITIES, FEDERATED_CREDENTIALS))
+
+    def _throttle(
+        self, call: Call, route: Route, subscription: str, *, provider: bool
+    ) -> web.StreamResponse | None:
         # A list of a resource group's or subscription's identities is a subscription-level list: it is
         # charged to the tenant and subscription buckets only, never to one identity's.
         name = call.params.get("name")
@@ -119,7 +164,7 @@ class Arm(StandIn):
         throttled, kind, remaining = self.runtime.arm_throttle.admit(
             subscription=subscription,
             operation=route.operation,
-            provider=not is_roles,
+            provider=provider,
             identity_key=identity_key,
             enforce=faults.rate_limits,
             time_scale=faults.time_scale,
@@ -140,6 +185,8 @@ class Arm(StandIn):
         response.headers["x-ms-correlation-request-id"] = call.request.headers.get(
             "x-ms-correlation-request-id", request_id
         )
+        if self.runtime.config.record_exchanges:
+            self.runtime.state.exchanges.append(_exchange(self.name, call, response))
 
     # -- identities -------------------------------------------------------------------------------------
 
@@ -159,11 +206,27 @@ class Arm(StandIn):
                 "tenantId": identity.tenant_id,
                 "principalId": identity.principal_id,
                 "clientId": identity.client_id,
-                "isolationScope": "None",
+                "isolationScope": identity.isolation_scope,
             },
         }
 
+    @staticmethod
+    def _isolation_scope(body: dict[str, Any]) -> str | None:
+        properties = body.get("properties") or {}
+        scope = properties.get("isolationScope") if isinstance(properties, dict) else None
+        if scope is not None and scope not in ISOLATION_SCOPES:
+            raise Refusal(arm_error(400, "InvalidIsolationScope", f"'{scope}' is not an isolation scope."))
+        return None if scope is None else str(scope)
+
+    @staticmethod
+    def _tags(body: dict[str, Any]) -> dict[str, str]:
+        tags = body.get("tags") or {}
+        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+            raise Refusal(arm_error(400, "InvalidTag", "Tags must be an object of string values."))
+        return {str(k): v for k, v in tags.items()}
+
     async def put_identity(self, call: Call) -> web.StreamResponse:
+        """PUT replaces the whole resource (IdentityCreate.json): what the body leaves out is reset."""
         state = self.runtime.state
         name = call.params["name"]
         if not IDENTITY_NAME.match(name):
@@ -171,8 +234,7 @@ class Arm(StandIn):
                 400,
                 "InvalidResourceName",
                 f"Resource name {name} is invalid. The name can be 3-128 characters long, start with a "
-                "letter or "
-                "number, and contain only letters, numbers, hyphens and underscores.",
+                "letter or number, and contain only letters, numbers, hyphens and underscores.",
             )
         body = await call.json_object()
         location = str(body.get("location") or "").replace(" ", "").lower()
@@ -180,9 +242,7 @@ class Arm(StandIn):
             return arm_error(
                 400, "LocationRequired", "The location property is required for this definition."
             )
-        tags = body.get("tags") or {}
-        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-            return arm_error(400, "InvalidTag", "Tags must be an object of string values.")
+        tags, scope = self._tags(body), self._isolation_scope(body) or "None"
         existing = self._identity(call)
         if existing is not None:
             if existing.location != location:
@@ -191,32 +251,36 @@ class Arm(StandIn):
                     "InvalidResourceLocation",
                     f"The resource '{name}' already exists in location '{existing.location}' in resource "
                     f"group '{existing.resource_group}'. A resource with the same name cannot be created in "
-                    "location "
-                    f"'{location}'. Please select a new resource name.",
+                    f"location '{location}'. Please select a new resource name.",
                 )
-            existing.tags = dict(tags)
+            existing.tags, existing.isolation_scope = tags, scope
             return web.json_response(self.identity_json(existing), status=200)
         identity = Identity(
             subscription_id=state.subscription_id,
             resource_group=call.params["rg"],
             name=name,
             location=location,
-            tags=dict(tags),
+            tags=tags,
             client_id=state.new_id(),
             principal_id=state.new_id(),
             tenant_id=state.tenant_id,
             created_at=time.monotonic(),
+            isolation_scope=scope,
         )
         state.identities[f"{call.params['sub']}/{call.params['rg']}/{name}".lower()] = identity
-        return web.json_response(self.identity_json(identity), status=201)
+        response = web.json_response(self.identity_json(identity), status=201)
+        response.headers["Location"] = str(call.request.url.with_scheme("https"))
+        return response
 
     async def patch_identity(self, call: Call) -> web.StreamResponse:
+        """PATCH changes only what the body names (IdentityUpdate.json); `tags` replaces the tag set."""
         identity = self._identity(call)
         if identity is None:
             return self._identity_missing(call)
         body = await call.json_object()
-        if isinstance(body.get("tags"), dict):
-            identity.tags = {str(k): str(v) for k, v in body["tags"].items()}
+        if "tags" in body:
+            identity.tags = self._tags(body)
+        identity.isolation_scope = self._isolation_scope(body) or identity.isolation_scope
         return web.json_response(self.identity_json(identity))
 
     def _identity_missing(self, call: Call) -> web.Response:
@@ -224,8 +288,7 @@ class Arm(StandIn):
             404,
             "ResourceNotFound",
             f"The Resource '{IDENTITY_TYPE}/{call.params['name']}' under resource group "
-            f"'{call.params['rg']}' "
-            "was not found.",
+            f"'{call.params['rg']}' was not found.",
         )
 
     async def get_identity(self, call: Call) -> web.StreamResponse:
@@ -235,6 +298,8 @@ class Arm(StandIn):
         return web.json_response(self.identity_json(identity))
 
     async def delete_identity(self, call: Call) -> web.StreamResponse:
+        """200 with an empty body when it existed, 204 when not (IdentityDelete.json; the recording
+        recordings/azure-sdk-net.UserAssignedIdentityOperationTests.Delete.DELETE-only.json)."""
         key = f"{call.params['sub']}/{call.params['rg']}/{call.params['name']}".lower()
         if self.runtime.state.identities.pop(key, None) is None:
             return web.Response(status=204)
@@ -251,141 +316,40 @@ class Arm(StandIn):
 
     # -- federated identity credentials -----------------------------------------------------------------
 
-    def _parent_missing(self, call: Call) -> web.Response:
-        return arm_error(
-            404,
-            "ParentResourceNotFound",
-            f"Failed to perform the operation on '{IDENTITY_TYPE}/federatedIdentityCredentials' "
-            "because parent "
-            f"resource '{IDENTITY_TYPE}/{call.params['name']}' could not be found.",
-        )
-
-    @staticmethod
-    def fic_json(identity: Identity, fic: FederatedCredential) -> dict[str, Any]:
-        return {
-            "id": f"{identity.resource_id}/federatedIdentityCredentials/{fic.name}",
-            "name": fic.name,
-            "type": f"{IDENTITY_TYPE}/federatedIdentityCredentials",
-            "properties": {"issuer": fic.issuer, "subject": fic.subject, "audiences": list(fic.audiences)},
-        }
-
     async def list_fics(self, call: Call) -> web.StreamResponse:
         identity = self._identity(call)
         if identity is None:
-            return self._parent_missing(call)
-        items = [self.fic_json(identity, fic) for fic in identity.fics.values()]
+            return parent_missing()
+        items = [fic_json(identity, fic) for fic in identity.fics.values()]
         return page(call, items, self.runtime.config.arm_page_size)
 
     async def get_fic(self, call: Call) -> web.StreamResponse:
         identity = self._identity(call)
         if identity is None:
-            return self._parent_missing(call)
+            return parent_missing()
         fic = identity.fics.get(call.params["fic"].lower())
         if fic is None:
-            return arm_error(
-                404,
-                "ResourceNotFound",
-                f"The Resource '{IDENTITY_TYPE}/{identity.name}/federatedIdentityCredentials/"
-                f"{call.params['fic']}' "
-                f"under resource group '{identity.resource_group}' was not found.",
-            )
-        return web.json_response(self.fic_json(identity, fic))
-
-    async def _hold(self, identity: Identity) -> web.Response | None:
-        """Serialise FIC writes per identity the way Azure does: an overlapping write is refused with 409."""
-        now = time.monotonic()
-        if now < identity.busy_until:
-            return arm_error(
-                409,
-                "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity",
-                "Too many Federated Identity Credentials are written concurrently for the managed identity "
-                f"'{identity.resource_id}'. Concurrent Federated Identity Credentials writes under the same "
-                "managed identity are not supported.",
-            )
-        hold = self.runtime.config.fic_write_hold_seconds / self.runtime.faults.profile.time_scale
-        identity.busy_until = now + hold
-        await asyncio.sleep(hold)
-        return None
+            return credential_missing(identity, call.params["fic"])
+        return web.json_response(fic_json(identity, fic))
 
     async def put_fic(self, call: Call) -> web.StreamResponse:
         identity = self._identity(call)
-        if identity is None:
-            return self._parent_missing(call)
-        name = call.params["fic"]
-        body = await call.json_object()
-        properties = body.get("properties")
-        try:
-            check_credential(name, properties, identity.fics)
-        except InvalidCredential as invalid:
-            return arm_error(400, "BadRequest", str(invalid))
-        if identity.location in FIC_UNSUPPORTED_REGIONS:
-            return arm_error(
-                400,
-                "BadRequest",
-                f"Federated Identity Credentials are not supported for managed identities in region "
-                f"'{identity.location}'.",
-            )
-        busy = await self._hold(identity)
-        if busy is not None:
-            return busy
-        assert isinstance(properties, dict)
-        fic = FederatedCredential(
-            name=name,
-            issuer=properties["issuer"],
-            subject=properties["subject"],
-            audiences=list(properties["audiences"]),
-        )
-        created = name.lower() not in identity.fics
-        identity.fics[name.lower()] = fic
-        return web.json_response(self.fic_json(identity, fic), status=201 if created else 200)
+        return parent_missing() if identity is None else await self.credentials.put(identity, call)
 
     async def delete_fic(self, call: Call) -> web.StreamResponse:
         identity = self._identity(call)
-        if identity is None:
-            return self._parent_missing(call)
-        if call.params["fic"].lower() not in identity.fics:
-            return web.Response(status=204)
-        busy = await self._hold(identity)
-        if busy is not None:
-            return busy
-        identity.fics.pop(call.params["fic"].lower(), None)
-        return web.Response(status=200)
+        return parent_missing() if identity is None else await self.credentials.delete(identity, call)
 
 
-class InvalidCredential(ValueError):
-    """A federated credential that Azure would refuse with 400."""
-
-
-def check_credential(name: str, properties: Any, existing: dict[str, FederatedCredential]) -> None:
-    """Raise `InvalidCredential` for what ARM and Graph refuse: name, shape, length, duplicates, cap."""
-    if not FIC_NAME.match(name):
-        raise InvalidCredential(
-            f"Federated Identity Credential name '{name}' must match '{FIC_NAME.pattern}'."
-        )
-    if not isinstance(properties, dict):
-        raise InvalidCredential(
-            "The request body must contain 'properties' with issuer, subject and audiences."
-        )
-    issuer, subject, audiences = (properties.get(k) for k in ("issuer", "subject", "audiences"))
-    if not isinstance(issuer, str) or not issuer.startswith("https://"):
-        raise InvalidCredential("The issuer must be an https URL.")
-    if not isinstance(subject, str) or not subject:
-        raise InvalidCredential("The subject is required.")
-    if not isinstance(audiences, list) or len(audiences) != 1 or not isinstance(audiences[0], str):
-        raise InvalidCredential("Exactly one audience must be provided.")
-    for label, value in (("issuer", issuer), ("subject", subject), ("audience", audiences[0])):
-        if len(value) > FIC_VALUE_MAX:
-            raise InvalidCredential(f"The {label} cannot be longer than {FIC_VALUE_MAX} characters.")
-        if "*" in value:
-            raise InvalidCredential(f"The {label} cannot contain wildcards.")
-    for key, other in existing.items():
-        if key != name.lower() and other.issuer == issuer and other.subject == subject:
-            raise InvalidCredential(
-                "Issuer and subject combination already exists for this Managed Identity."
-            )
-    if name.lower() not in existing and len(existing) >= FIC_MAX:
-        raise InvalidCredential(
-            f"Too many Federated Identity Credentials. The maximum of {FIC_MAX} federated identity "
-            "credentials "
-            "per managed identity or application has been reached."
-        )
+def _exchange(service: str, call: Call, response: web.StreamResponse) -> Exchange:
+    body = response.body if isinstance(response, web.Response) else b""
+    return Exchange(
+        service=service,
+        method=call.request.method,
+        url=str(call.request.url.with_scheme("https")),
+        request_headers=dict(call.request.headers),
+        request_body=call.body,
+        status=response.status,
+        response_headers=dict(response.headers),
+        response_body=body if isinstance(body, bytes) else b"",
+    )

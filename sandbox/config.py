@@ -51,6 +51,19 @@ class ArmBuckets:
 
 
 @dataclass
+class ArmAccess:
+    """The deployment parameters `infra/main.bicep` derives ppmi's own ARM rights from (`sandbox.arm_access`).
+
+    Off by default: every caller may do anything. When enforced, only the service identity holds rights.
+    """
+
+    enforced: bool = False
+    identity_resource_groups: list[str] = field(default_factory=list)
+    granted_role_definition_ids: list[str] = field(default_factory=list)
+    grant_scopes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class SandboxConfig:
     """Everything that shapes the sandbox's behaviour; `reset()` restores the values it was started with."""
 
@@ -64,6 +77,18 @@ class SandboxConfig:
     time_scale: float = 1.0
     fault_overrides: dict[str, Any] = field(default_factory=dict)  # control-API shape: {"services": {...}}
     arm_page_size: int = 2
+    # Resource groups that exist at start (name -> location), as a deployment of docs/policy.sample.yaml
+    # leaves them; others answer 404 ResourceGroupNotFound until created (ARM PUT or
+    # `control.create_resource_group`).
+    resource_groups: dict[str, str] = field(default_factory=lambda: {"rg-ppmi-identities": "westeurope"})
+    # Role definitions beyond the built-in ones in `sandbox.roles` (custom roles), by GUID.
+    custom_role_definitions: list[str] = field(default_factory=list)
+    arm_access: ArmAccess = field(default_factory=ArmAccess)
+    # "Troubleshoot Azure RBAC" documents that principalType skips the lookup that lags replication; a public
+    # report (MicrosoftDocs/azure-docs#103085) says it can still fail: False models that.
+    principal_type_skips_lookup: bool = True
+    # Keep every ARM request and reply (headers, bodies) in `state.exchanges`, for the contract tests.
+    record_exchanges: bool = False
     environments_page_size: int = 2
     fic_write_hold_seconds: float = 0.05
     principal_propagation_seconds: float = 0.3
@@ -88,6 +113,9 @@ class SandboxConfig:
             dataverse_limits=dataclasses.replace(self.dataverse_limits),
             identity_rates=dataclasses.replace(self.identity_rates),
             arm_buckets=dataclasses.replace(self.arm_buckets),
+            arm_access=copy.deepcopy(self.arm_access),
+            resource_groups=dict(self.resource_groups),
+            custom_role_definitions=list(self.custom_role_definitions),
             fault_overrides=copy.deepcopy(self.fault_overrides),
         )
 

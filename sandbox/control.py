@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from sandbox.arm import Arm
+from sandbox.arm_credentials import fic_json
 from sandbox.dataverse_tables import dataverse_now
 from sandbox.roles import RoleAssignments
 from sandbox.runtime import Runtime
@@ -182,11 +183,13 @@ class ControlOperations:
             "identities": [
                 {
                     **Arm.identity_json(i),
-                    "federatedIdentityCredentials": [Arm.fic_json(i, f) for f in i.fics.values()],
+                    "federatedIdentityCredentials": [fic_json(i, f) for f in i.fics.values()],
                 }
                 for i in state.identities.values()
             ],
-            "roleAssignments": [RoleAssignments.assignment_json(a) for a in state.role_assignments.values()],
+            "roleAssignments": [
+                RoleAssignments(self.runtime).assignment_json(a) for a in state.role_assignments.values()
+            ],
             "applications": [
                 {
                     "objectId": a.object_id,

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.arm import InvalidCredential, check_credential
+from sandbox.arm_credentials import InvalidCredential, check_credential
 from sandbox.errors import error_response
 from sandbox.odata import GUID_TEXT
 from sandbox.routing import Call, StandIn

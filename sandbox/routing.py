@@ -35,13 +35,14 @@ class Call:
     caller: Caller | None = None
     organization: Organization | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    body: bytes = b""  # the raw request body once a handler has read it
 
     @property
     def query(self) -> Any:
         return self.request.query
 
     async def json_object(self) -> dict[str, Any]:
-        raw = await self.request.read()
+        raw = self.body = await self.request.read()
         try:
             body = json.loads(raw or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -10,7 +10,7 @@ from sandbox.faults import FaultInjector, FaultProfile
 from sandbox.requestlog import RequestRecord
 from sandbox.state import SandboxState
 from sandbox.throttle import ArmThrottle, DataverseProtection
-from sandbox.tokens import TokenAuthority
+from sandbox.tokens import PROCESS_AUTHORITY
 
 REQUEST_LOG_SIZE = 20_000
 
@@ -30,7 +30,7 @@ def startup_profile(config: SandboxConfig) -> FaultProfile:
 class Runtime:
     def __init__(self, config: SandboxConfig) -> None:
         self.initial_config = config.copy()
-        self.authority = TokenAuthority()
+        self.authority = PROCESS_AUTHORITY
         self.requests: deque[RequestRecord] = deque(maxlen=REQUEST_LOG_SIZE)
         self.lock = threading.Lock()
         self.config = config.copy()

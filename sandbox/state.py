@@ -58,13 +58,37 @@ class Identity:
     created_at: float
     fics: dict[str, FederatedCredential] = field(default_factory=dict)
     busy_until: float = 0.0
+    isolation_scope: str = "None"
 
     @property
     def resource_id(self) -> str:
+        # ARM answers with `resourcegroups` lower-cased whatever the request said (every 2024-11-30 example
+        # in contracts/arm-msi/examples/, and recordings/azure-sdk-net...CreateOrUpdate.json).
         return (
             f"/subscriptions/{self.subscription_id}/resourcegroups/{self.resource_group}"
             f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{self.name}"
         )
+
+
+@dataclass
+class ResourceGroup:
+    name: str
+    location: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its reply, whole, as the contract tests check them against Microsoft's specs."""
+
+    service: str
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes
+    status: int
+    response_headers: dict[str, str]
+    response_body: bytes
 
 
 @dataclass
@@ -75,6 +99,9 @@ class RoleAssignment:
     principal_id: str
     principal_type: str
     created_on: str
+    description: str | None = None
+    condition: str | None = None
+    condition_version: str | None = None
 
     @property
     def resource_id(self) -> str:
@@ -165,6 +192,10 @@ class SandboxState:
         self.applications: dict[str, Application] = {}
         self.environments: dict[str, Environment] = {}
         self.telemetry: list[TelemetryEnvelope] = []
+        self.exchanges: list[Exchange] = []
+        self.resource_groups = {
+            name.lower(): ResourceGroup(name, location) for name, location in config.resource_groups.items()
+        }
         self.extra_principals: set[str] = {
             self.service_identity.principal_id,
             self.system_identity.principal_id,
@@ -249,6 +280,11 @@ class SandboxState:
             if org is not None and org.host == host and environment.ready:
                 return org
         return None
+
+    def resource_group(self, subscription_id: str, name: str) -> ResourceGroup | None:
+        if subscription_id.lower() != self.subscription_id:
+            return None
+        return self.resource_groups.get(name.lower())
 
     def known_principal(self, principal_id: str) -> Identity | Application | bool | None:
         """The identity or application that owns this principal ID, True for host principals, else None."""

@@ -44,6 +44,7 @@ class Caller:
     object_id: str
     tenant_id: str
     audience: str
+    expires_on: float
 
 
 class TokenRejected(Exception):
@@ -56,7 +57,11 @@ class TokenRejected(Exception):
 
 
 class TokenAuthority:
-    """Mints and verifies the sandbox's tokens with a secret that lives only as long as the process."""
+    """Mints and verifies the sandbox's tokens with a secret that lives only as long as the process.
+
+    One authority serves the whole process (`PROCESS_AUTHORITY`): every stand-in, the Service Bus broker and
+    `SandboxTokenCredential` share it, so a token is good wherever its audience is, and nowhere else.
+    """
 
     def __init__(self) -> None:
         self._secret = secrets.token_bytes(32)
@@ -116,7 +121,11 @@ class TokenAuthority:
             object_id=str(claims.get("oid", "")).lower(),
             tenant_id=str(claims.get("tid", "")).lower(),
             audience=audience,
+            expires_on=float(claims.get("exp", 0)),
         )
+
+
+PROCESS_AUTHORITY = TokenAuthority()
 
 
 def _app_service_error(status: int, message: str) -> web.Response:

@@ -6,13 +6,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.config import SandboxConfig
 from sandbox.server import Sandbox
+
+# The identity resource groups the suites' policies name, as a deployment would have created them.
+DEPLOYED_RESOURCE_GROUPS = {"rg-ppmi": "westeurope", "rg-ppmi-identities": "westeurope"}
 
 
 @pytest.fixture(scope="session")
 def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """The sandbox for the whole session (start-up costs one CA and two listeners, once)."""
-    with Sandbox(state_dir=tmp_path_factory.mktemp("sandbox")) as running:
+    config = SandboxConfig(resource_groups=DEPLOYED_RESOURCE_GROUPS)
+    with Sandbox(config, state_dir=tmp_path_factory.mktemp("sandbox")) as running:
         yield running
 
 

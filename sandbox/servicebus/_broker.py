@@ -14,6 +14,7 @@ from proton.reactor import Container
 
 from sandbox.servicebus._queue import MessageState, Queue, QueueOptions, StoredMessage
 from sandbox.servicebus._server import BrokerHandler
+from sandbox.tokens import PROCESS_AUTHORITY, TokenAuthority
 
 logger = logging.getLogger(__name__)
 
@@ -151,12 +152,17 @@ class QueueView:
 class ServiceBusBroker:
     """An AMQP 1.0 Service Bus stand-in on loopback that the `azure-servicebus` SDK talks to unchanged.
 
-    Connect with `fully_qualified_namespace=f"127.0.0.1:{broker.port}"`, any token credential and
-    `use_tls=False`; tokens put on `$cbs` are accepted without checks.
+    Connect with `fully_qualified_namespace=f"127.0.0.1:{broker.port}"`, `use_tls=False` and a credential
+    whose tokens `authority` issued (`SandboxTokenCredential`, or the sandbox's token endpoint); tokens put on
+    `$cbs` are checked for signature, expiry and audience.
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, queues: Mapping[str, QueueOptions] | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        queues: Mapping[str, QueueOptions] | None = None,
+        authority: TokenAuthority = PROCESS_AUTHORITY,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -165,7 +171,9 @@ class ServiceBusBroker:
         self._queues = {name: Queue(name, options) for name, options in (queues or DEFAULT_QUEUES).items()}
         self._port: int | None = None
         self._listening = threading.Event()
-        self._handler = BrokerHandler(self._queues, self._lock, self._listened, host, port)
+        self._handler = BrokerHandler(
+            self._queues, self._lock, self._listened, host, port, authority=authority
+        )
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
 

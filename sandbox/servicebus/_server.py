@@ -1,6 +1,6 @@
 """The proton event handler: AMQP links in, queue operations out, all on the reactor thread.
 
-Links are routed by address: `$cbs` (token put, any token accepted), `<queue>/$management` (request/response),
+Links are routed by address: `$cbs` (token put, checked by `_cbs`), `<queue>/$management` (request/response),
 `<queue>` and `<queue>/$DeadLetterQueue` (send and receive). The broker's state lock is held for each event so
 tests can read queues from their own thread.
 """
@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from proton import Connection, Delivery, Endpoint, Event, Handler, Link, symbol
 
+from sandbox.servicebus._cbs import ConnectionClaims, put_token
 from sandbox.servicebus._codec import (
     MessageFormatError,
     decode_message,
@@ -41,6 +42,7 @@ from sandbox.servicebus._management import handle_management_request
 from sandbox.servicebus._outflow import Outflow
 from sandbox.servicebus._queue import Queue
 from sandbox.servicebus._sessions import SessionLockedError
+from sandbox.tokens import TokenAuthority
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class _ConnectionState:
 
     key: int
     reply_links: list[Link] = field(default_factory=list)
+    claims: ConnectionClaims = field(default_factory=ConnectionClaims)
 
 
 def _guarded(method: Callable[[BrokerHandler, Event], None]) -> Callable[[BrokerHandler, Event], None]:
@@ -87,8 +90,11 @@ class BrokerHandler(Handler):
         on_listening: Callable[[int], None],
         host: str,
         port: int,
+        *,
+        authority: TokenAuthority,
     ) -> None:
         super().__init__()
+        self._authority = authority
         self._queues = queues
         self._lock = state_lock
         self._on_listening = on_listening
@@ -203,8 +209,17 @@ class BrokerHandler(Handler):
             raise RefusedError("amqp:not-found", f"The messaging entity '{path}' could not be found.")
         return queue
 
+    def _require_claim(self, link: Link, path: str) -> None:
+        if not self._connections[link.connection].claims.permits(path):
+            raise RefusedError(
+                "amqp:unauthorized-access",
+                f"Unauthorized access: no valid token was put on $cbs for '{path}'.",  # wording UNCONFIRMED
+            )
+
     def _attach_incoming(self, link: Link, path: str) -> None:
         is_node = path == "$cbs" or path.endswith("/$management")
+        if path != "$cbs":
+            self._require_claim(link, path)
         if not is_node and self._queue(path).dead_letter_queue is None:
             raise RefusedError("amqp:not-allowed", f"Messages cannot be sent to '{path}'.")
         link.max_message_size = MAX_MESSAGE_SIZE
@@ -216,6 +231,7 @@ class BrokerHandler(Handler):
             self._connections[link.connection].reply_links.append(link)
             link.open()
             return
+        self._require_claim(link, path)
         queue = self._queue(path)
         owner = (self._connections[link.connection].key, link.name)
         delete = link.remote_snd_settle_mode == Link.SND_SETTLED
@@ -309,7 +325,9 @@ class BrokerHandler(Handler):
     def _answer_request(self, link: Link, path: str, payload: bytes) -> None:
         request = decode_value_message(payload)
         if path == "$cbs":
-            properties: dict[str, Any] = {"status-code": 200, "status-description": "OK"}
+            claims = self._connections[link.connection].claims
+            put = put_token(self._authority, claims, request.application_properties, request.body)
+            properties: dict[str, Any] = {"status-code": put.status, "status-description": put.description}
             body: Any = None
         else:
             associated = request.application_properties.get("associated-link-name")

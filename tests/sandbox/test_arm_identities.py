@@ -61,10 +61,22 @@ def test_missing_api_version_is_refused(arm: httpx.Client, identities_url: str) 
     assert response.json()["error"]["code"] == "MissingApiVersionParameter"
 
 
-def test_unsupported_api_version_is_refused(arm: httpx.Client, identities_url: str) -> None:
+def test_an_older_published_api_version_is_served(arm: httpx.Client, identities_url: str) -> None:
+    create_identity(arm, identities_url)
     response = arm.get(f"{identities_url}/uami-one", params={"api-version": "2018-11-30"})
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "InvalidApiVersionParameter"
+    assert response.status_code == 200
+
+
+def test_an_api_version_the_provider_never_registered_answers_no_registered_provider_found(
+    arm: httpx.Client, identities_url: str
+) -> None:
+    response = arm.get(f"{identities_url}/uami-one", params={"api-version": "2019-01-01"})
+    error = response.json()["error"]
+    assert (response.status_code, error["code"]) == (400, "NoRegisteredProviderFound")
+    assert error["message"].startswith(
+        "No registered resource provider found for location 'westeurope' and API version '2019-01-01' "
+        "for type 'userAssignedIdentities'. The supported api-versions are '2015-08-31-preview, "
+    )
 
 
 def test_fic_put_get_list_delete(arm: httpx.Client, identities_url: str) -> None:
@@ -188,5 +200,7 @@ def test_fic_on_an_identity_in_an_unsupported_region_is_refused(
     arm.put(f"{identities_url}/uami-nz", params=MSI_VERSION, json={"location": "New Zealand North"})
     url = f"{identities_url}/uami-nz/federatedIdentityCredentials/signer"
     response = arm.put(url, params=MSI_VERSION, json=fic_body("/eid1/x"))
-    assert response.status_code == 400
-    assert "newzealandnorth" in response.json()["error"]["message"]
+    assert response.status_code == 405
+    assert response.json()["error"]["message"] == (
+        "The request format was unexpected: Support for federated identity credentials not enabled."
+    )

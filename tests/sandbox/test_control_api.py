@@ -68,7 +68,7 @@ def test_reset_forgets_everything_but_keeps_the_identifiers(
 def test_identifiers_are_the_same_for_the_same_seed(sandbox: Sandbox) -> None:
     with sandbox.client(ARM, base_url=ARM) as arm:
         url = (
-            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg/providers/"
+            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg-ppmi/providers/"
             "Microsoft.ManagedIdentity/userAssignedIdentities/uami"
         )
         first = arm.put(url, params=MSI_VERSION, json={"location": "westeurope"}).json()["properties"]

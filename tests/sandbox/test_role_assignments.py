@@ -19,7 +19,14 @@ def new_principal(arm: httpx.Client, identities_url: str, name: str = "uami-role
     return principal
 
 
-def assign(arm: httpx.Client, sandbox: Sandbox, principal: str, name: str | None = None) -> httpx.Response:
+def assign(
+    arm: httpx.Client,
+    sandbox: Sandbox,
+    principal: str,
+    name: str | None = None,
+    *,
+    principal_type: str | None = "ServicePrincipal",
+) -> httpx.Response:
     subscription = sandbox.env["PPMI_SUBSCRIPTION_ID"]
     scope = (
         f"/subscriptions/{subscription}/resourceGroups/rg-vault/providers/Microsoft.KeyVault/vaults/kv-one"
@@ -29,19 +36,39 @@ def assign(arm: httpx.Client, sandbox: Sandbox, principal: str, name: str | None
             "roleDefinitionId": f"/subscriptions/{subscription}/providers/Microsoft.Authorization/"
             f"roleDefinitions/{KEY_VAULT_SECRETS_USER}",
             "principalId": principal,
-            "principalType": "ServicePrincipal",
+            **({"principalType": principal_type} if principal_type else {}),
         }
     }
     url = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name or uuid.uuid4()}"
     return arm.put(url, params=ROLES_VERSION, json=body)
 
 
-def test_role_assignment_right_after_identity_creation_fails_with_principal_not_found(
+def test_role_assignment_without_principal_type_right_after_identity_creation_gets_principal_not_found(
     arm: httpx.Client, identities_url: str, sandbox: Sandbox
 ) -> None:
     sandbox.configure(principal_propagation_seconds=5.0)
-    response = assign(arm, sandbox, new_principal(arm, identities_url))
+    response = assign(arm, sandbox, new_principal(arm, identities_url), principal_type=None)
     assert response.status_code == 400
+    assert response.json()["error"]["code"] == "PrincipalNotFound"
+    assert "principalType property to a value, such as ServicePrincipal, User, or Group.  See " in (
+        response.json()["error"]["message"]
+    )
+
+
+def test_principal_type_service_principal_skips_the_lookup_that_lags_replication(
+    arm: httpx.Client, identities_url: str, sandbox: Sandbox
+) -> None:
+    """"Troubleshoot Azure RBAC": setting principalType avoids PrincipalNotFound for a new principal."""
+    sandbox.configure(principal_propagation_seconds=5.0)
+    response = assign(arm, sandbox, new_principal(arm, identities_url), principal_type="ServicePrincipal")
+    assert response.status_code == 201
+
+
+def test_principal_type_can_be_configured_not_to_help_as_a_public_report_says(
+    arm: httpx.Client, identities_url: str, sandbox: Sandbox
+) -> None:
+    sandbox.configure(principal_propagation_seconds=5.0, principal_type_skips_lookup=False)
+    response = assign(arm, sandbox, new_principal(arm, identities_url), principal_type="ServicePrincipal")
     assert response.json()["error"]["code"] == "PrincipalNotFound"
 
 
@@ -50,9 +77,9 @@ def test_role_assignment_succeeds_once_the_principal_has_replicated(
 ) -> None:
     sandbox.configure(principal_propagation_seconds=60.0)
     principal = new_principal(arm, identities_url)
-    first = assign(arm, sandbox, principal)
+    first = assign(arm, sandbox, principal, principal_type=None)
     sandbox.configure(principal_propagation_seconds=0.0)  # as if a minute had passed
-    second = assign(arm, sandbox, principal)
+    second = assign(arm, sandbox, principal, principal_type=None)
     assert (first.status_code, second.status_code) == (400, 201)
     assert second.json()["properties"]["principalId"] == principal
 
@@ -109,4 +136,5 @@ def test_role_assignments_accept_only_their_api_version(
         f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments",
         params={"api-version": "2024-11-30"},
     )
-    assert response.json()["error"]["code"] == "InvalidApiVersionParameter"
+    assert response.json()["error"]["code"] == "NoRegisteredProviderFound"
+    assert "for type 'roleAssignments'" in response.json()["error"]["message"]

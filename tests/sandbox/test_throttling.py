@@ -108,7 +108,7 @@ def test_start_up_profile_comes_back_after_reset() -> None:
         assert sandbox.runtime.faults.profile.time_scale == 1000.0
         with sandbox.client(ARM, base_url=ARM) as arm:
             url = (
-                f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg/providers/"
+                f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg-ppmi-identities/providers/"
                 "Microsoft.ManagedIdentity/userAssignedIdentities/uami"
             )
             assert arm.put(url, params=MSI_VERSION, json={"location": "westeurope"}).status_code == 201

@@ -22,7 +22,7 @@ def test_managed_identity_credential_gets_a_token_through_identity_endpoint(sand
     credential = ManagedIdentityCredential(client_id=sandbox.env["AZURE_CLIENT_ID"])
     token = credential.get_token(f"{ARM}/.default")
     with sandbox.client(base_url=ARM, headers={"Authorization": f"Bearer {token.token}"}) as client:
-        url = f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg/providers/"
+        url = f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg-ppmi/providers/"
         response = client.get(url + "Microsoft.ManagedIdentity/userAssignedIdentities", params=MSI_VERSION)
     assert response.status_code == 200
     assert sandbox.requests[-1].caller == sandbox.env["AZURE_CLIENT_ID"]
@@ -53,7 +53,7 @@ def test_unknown_client_id_cannot_get_a_token(sandbox: Sandbox) -> None:
 def test_arm_refuses_a_request_without_a_bearer_token(sandbox: Sandbox) -> None:
     with sandbox.client(base_url=ARM) as client:
         response = client.get(
-            "/subscriptions/x/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
+            "/subscriptions/x/resourceGroups/rg-ppmi/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
             params=MSI_VERSION,
         )
     assert response.status_code == 401
@@ -64,7 +64,7 @@ def test_arm_refuses_a_request_without_a_bearer_token(sandbox: Sandbox) -> None:
 def test_arm_refuses_a_token_for_another_audience(sandbox: Sandbox) -> None:
     with sandbox.client(GRAPH, base_url=ARM) as client:
         response = client.get(
-            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg/providers/"
+            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg-ppmi/providers/"
             "Microsoft.ManagedIdentity/userAssignedIdentities",
             params=MSI_VERSION,
         )
@@ -75,7 +75,7 @@ def test_arm_refuses_a_token_for_another_audience(sandbox: Sandbox) -> None:
 def test_arm_accepts_its_audience_with_a_trailing_slash(sandbox: Sandbox) -> None:
     with sandbox.client(ARM + "/", base_url=ARM) as client:
         response = client.get(
-            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg/providers/"
+            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg-ppmi/providers/"
             "Microsoft.ManagedIdentity/userAssignedIdentities",
             params=MSI_VERSION,
         )
@@ -86,7 +86,7 @@ def test_an_expired_token_is_refused(sandbox: Sandbox) -> None:
     expired = sandbox.control.mint_token(ARM, lifetime_seconds=-1)
     with sandbox.client(base_url=ARM, headers={"Authorization": f"Bearer {expired}"}) as client:
         response = client.get(
-            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg/providers/"
+            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg-ppmi/providers/"
             "Microsoft.ManagedIdentity/userAssignedIdentities",
             params=MSI_VERSION,
         )
@@ -99,7 +99,7 @@ def test_a_tampered_token_is_refused(sandbox: Sandbox) -> None:
     forged = f"{header}.{payload}.{signature[::-1]}"
     with sandbox.client(base_url=ARM, headers={"Authorization": f"Bearer {forged}"}) as client:
         response = client.get(
-            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg/providers/"
+            f"/subscriptions/{sandbox.env['PPMI_SUBSCRIPTION_ID']}/resourceGroups/rg-ppmi/providers/"
             "Microsoft.ManagedIdentity/userAssignedIdentities",
             params=MSI_VERSION,
         )
