@@ -2,11 +2,13 @@
 
 PpmiError
  ├── InvalidInputError ............ the request can never succeed as given → `rejected`, no retry
+ │    └── MissingResourceGroup .... ARM: the identity resource group does not exist
  ├── TransientError ............... worth another try later; carries `retry_after` (seconds)
  │    ├── TransientServiceError ... a service answered 429 / 5xx / a known race, or the network failed
  │    └── PropagationPending ...... new FICs must propagate in Entra before the row asks for them
  ├── PermanentError ............... retrying will not help → `failed`, no retry
  │    ├── ConfigurationError ...... settings or environment variables are wrong
+ │    ├── MissingRight ............ ARM: ppmi's identity lacks a role assignment (403 AuthorizationFailed)
  │    └── PermanentServiceError ... a service answered 400 / 403 / ... with a non-retryable code
  │         ├── ResourceNotFoundError
  │         └── ResourceExistsError  (the caller may treat it as "already done")
@@ -57,6 +59,19 @@ class PermanentError(PpmiError):
 
 class ConfigurationError(PermanentError):
     """A setting is missing or wrong; the message names the variable."""
+
+
+class MissingResourceGroup(InvalidInputError):
+    """ARM answered 404 `ResourceGroupNotFound`: the identities' resource group does not exist (yet)."""
+
+
+class MissingRight(PermanentError):
+    """ARM answered 403 `AuthorizationFailed`: ppmi's identity may not do `action` at `scope`."""
+
+    def __init__(self, message: str, *, action: str, scope: str) -> None:
+        super().__init__(message)
+        self.action = action
+        self.scope = scope
 
 
 class ServiceError(PpmiError):
@@ -142,6 +157,9 @@ CLASSIFICATION: tuple[_Rule, ...] = (
     _Rule(None, "Directory_ConcurrencyViolation", Retry.RETRYABLE_SLOWLY),
     _Rule(None, "Request_MultipleObjectsWithSameKeyValue", Retry.ALREADY_EXISTS),
     _Rule(412, None, Retry.ALREADY_EXISTS),  # Dataverse create-only (If-None-Match: *) on an existing row
+    # ARM 404s that do not mean "this resource is absent": a missing container or role (any status).
+    _Rule(None, "ResourceGroupNotFound", Retry.FATAL),
+    _Rule(None, "RoleDefinitionDoesNotExist", Retry.FATAL),
     _Rule(404, None, Retry.NOT_FOUND),
     _Rule(408, None, Retry.RETRYABLE),
     _Rule(429, None, Retry.RETRYABLE),

@@ -2,81 +2,56 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+import httpx
+
+from shared.clients._arm_shapes import (
+    IDENTITIES_PATH,
+    IDENTITY_PATH,
+    IdentityAddress,
+    ManagedIdentity,
+    RoleAssignment,
+    StoredCredential,
+    assignment_from,
+    credential_from,
+    identity_from,
+    identity_name,
+)
 from shared.clients._paging import paged_items
-from shared.errors import ResourceExistsError, ResourceNotFoundError
+from shared.errors import (
+    MissingResourceGroup,
+    MissingRight,
+    PermanentError,
+    PermanentServiceError,
+    PpmiError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
 from shared.fic import FederatedCredential
 from shared.http import Call, HttpClient, PaceKey
 
+__all__ = [
+    "ArmClient",
+    "IdentityAddress",
+    "ManagedIdentity",
+    "RoleAssignment",
+    "StoredCredential",
+    "credential_from",
+    "role_definition_path",
+    "scope_subscription",
+]
+
 MSI_API_VERSION = "2024-11-30"
 ROLES_API_VERSION = "2022-04-01"
-_IDENTITIES_PATH = (
-    "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
-)
-_IDENTITY_PATH = _IDENTITIES_PATH + "/{name}"
-
-
-@dataclass(frozen=True)
-class IdentityAddress:
-    """Where a user-assigned managed identity lives."""
-
-    subscription_id: str
-    resource_group: str
-    name: str
-
-    @property
-    def path(self) -> str:
-        return _IDENTITY_PATH.format(sub=self.subscription_id, rg=self.resource_group, name=quote(self.name))
-
-
-@dataclass(frozen=True)
-class ManagedIdentity:
-    address: IdentityAddress
-    location: str
-    tags: Mapping[str, str]
-    client_id: str
-    principal_id: str
-    tenant_id: str
-
-
-@dataclass(frozen=True)
-class StoredCredential:
-    """A federated identity credential as the service holds it."""
-
-    name: str
-    issuer: str
-    subject: str
-    audiences: tuple[str, ...]
-
-    def holds(self, credential: FederatedCredential) -> bool:
-        return (self.issuer, self.subject, self.audiences) == (
-            credential.issuer,
-            credential.subject,
-            (credential.audience,),
-        )
-
-
-@dataclass(frozen=True)
-class RoleAssignment:
-    name: str
-    scope: str
-    role_definition_id: str
-    principal_id: str
-
-
-def credential_from(item: Mapping[str, Any]) -> StoredCredential:
-    """ARM nests the values under `properties`; Graph does not."""
-    values = item.get("properties", item)
-    return StoredCredential(
-        name=str(item["name"]),
-        issuer=str(values.get("issuer", "")),
-        subject=str(values.get("subject", "")),
-        audiences=tuple(str(a) for a in values.get("audiences", ())),
-    )
+_ASSIGNMENT_PATH = "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+_RESOURCE_GROUP_IN_PATH = re.compile(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)", re.IGNORECASE)
+# ARM's 403 names both (Azure/Azure-Landing-Zones#3668; "Troubleshoot Azure RBAC" on Learn).
+_REFUSED_ACTION = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 
 
 class ArmClient:
@@ -105,6 +80,13 @@ class ArmClient:
             **extra,
         )
 
+    async def _send(self, call: Call) -> httpx.Response:
+        """Send `call`; ARM's refusals that say what to fix become errors that say it to the operator."""
+        try:
+            return await self._http.send(call)
+        except PermanentServiceError as error:
+            raise _explained(call, error) from error
+
     @staticmethod
     def _write_pace(address: IdentityAddress, *, per_identity: bool) -> tuple[PaceKey, ...]:
         keys: tuple[PaceKey, ...] = (
@@ -118,62 +100,78 @@ class ArmClient:
     # -- identities -------------------------------------------------------------------------------------
 
     async def get_identity(self, address: IdentityAddress) -> ManagedIdentity | None:
-        call = self._call("GET", address.path, _IDENTITY_PATH, MSI_API_VERSION)
+        call = self._call("GET", address.path, IDENTITY_PATH, MSI_API_VERSION)
         try:
-            response = await self._http.send(call)
+            response = await self._send(call)
         except ResourceNotFoundError:
             return None
-        return _identity(address, response.json())
+        return identity_from(address, response.json())
 
     async def create_or_update_identity(
         self, address: IdentityAddress, *, location: str, tags: Mapping[str, str]
     ) -> tuple[ManagedIdentity, bool]:
-        """PUT the identity; returns it and whether it was created (201) rather than updated (200)."""
+        """PUT the identity, which replaces it whole; returns it and whether it was created (201)."""
         call = self._call(
             "PUT",
             address.path,
-            _IDENTITY_PATH,
+            IDENTITY_PATH,
             MSI_API_VERSION,
             json={"location": location, "tags": dict(tags)},
             pace=self._write_pace(address, per_identity=False),
         )
-        response = await self._http.send(call)
-        return _identity(address, response.json()), response.status_code == 201
+        response = await self._send(call)
+        return identity_from(address, response.json()), response.status_code == 201
+
+    async def update_identity_tags(
+        self, address: IdentityAddress, tags: Mapping[str, str]
+    ) -> ManagedIdentity:
+        """PATCH the tag set of an existing identity, leaving everything else as its owner set it.
+
+        A PUT would replace the whole resource (isolationScope, say); PATCH changes what the body names
+        (contracts/arm-msi/examples/IdentityUpdate.json). `tags` is the whole new set: ARM replaces it.
+        """
+        call = self._call(
+            "PATCH",
+            address.path,
+            IDENTITY_PATH,
+            MSI_API_VERSION,
+            json={"tags": dict(tags)},
+            pace=self._write_pace(address, per_identity=False),
+        )
+        return identity_from(address, (await self._send(call)).json())
 
     async def delete_identity(self, address: IdentityAddress) -> bool:
-        """True when something was deleted (200), False when it was already gone (204)."""
+        """True when something was deleted (200, empty body), False when it was already gone (204)."""
         call = self._call(
             "DELETE",
             address.path,
-            _IDENTITY_PATH,
+            IDENTITY_PATH,
             MSI_API_VERSION,
             pace=self._write_pace(address, per_identity=False),
         )
-        response = await self._http.send(call)
-        return response.status_code == 200
+        response = await self._send(call)
+        return response.status_code != 204
 
     async def list_identities(self, subscription_id: str, resource_group: str) -> list[ManagedIdentity]:
-        path = _IDENTITIES_PATH.format(sub=subscription_id, rg=resource_group)
+        path = IDENTITIES_PATH.format(sub=subscription_id, rg=resource_group)
         found = []
-        async for item in self._pages(self._call("GET", path, _IDENTITIES_PATH, MSI_API_VERSION)):
-            address = IdentityAddress(subscription_id, resource_group, str(item["name"]))
-            found.append(_identity(address, item))
+        async for item in self._pages(self._call("GET", path, IDENTITIES_PATH, MSI_API_VERSION)):
+            address = IdentityAddress(subscription_id, resource_group, identity_name(item))
+            found.append(identity_from(address, item))
         return found
 
     # -- federated identity credentials -------------------------------------------------------------------
 
     async def list_federated_credentials(self, address: IdentityAddress) -> list[StoredCredential]:
         path = f"{address.path}/federatedIdentityCredentials"
-        call = self._call("GET", path, _IDENTITY_PATH + "/federatedIdentityCredentials", MSI_API_VERSION)
+        call = self._call("GET", path, IDENTITY_PATH + "/federatedIdentityCredentials", MSI_API_VERSION)
         return [credential_from(item) async for item in self._pages(call)]
 
     async def get_federated_credential(self, address: IdentityAddress, name: str) -> StoredCredential | None:
         path = f"{address.path}/federatedIdentityCredentials/{quote(name)}"
-        call = self._call(
-            "GET", path, _IDENTITY_PATH + "/federatedIdentityCredentials/{fic}", MSI_API_VERSION
-        )
+        call = self._call("GET", path, IDENTITY_PATH + "/federatedIdentityCredentials/{fic}", MSI_API_VERSION)
         try:
-            response = await self._http.send(call)
+            response = await self._send(call)
         except ResourceNotFoundError:
             return None
         return credential_from(response.json())
@@ -192,43 +190,39 @@ class ArmClient:
         call = self._call(
             "PUT",
             f"{address.path}/federatedIdentityCredentials/{quote(name)}",
-            _IDENTITY_PATH + "/federatedIdentityCredentials/{fic}",
+            IDENTITY_PATH + "/federatedIdentityCredentials/{fic}",
             MSI_API_VERSION,
             json=body,
             pace=self._write_pace(address, per_identity=True),
         )
-        response = await self._http.send(call)
+        response = await self._send(call)
         return response.status_code == 201
 
     async def delete_federated_credential(self, address: IdentityAddress, name: str) -> bool:
-        """True when deleted; False when it or its identity was already gone (404 ParentResourceNotFound)."""
+        """True when deleted; False when it or its identity was already gone (204, or 404 for the parent)."""
         call = self._call(
             "DELETE",
             f"{address.path}/federatedIdentityCredentials/{quote(name)}",
-            _IDENTITY_PATH + "/federatedIdentityCredentials/{fic}",
+            IDENTITY_PATH + "/federatedIdentityCredentials/{fic}",
             MSI_API_VERSION,
             pace=self._write_pace(address, per_identity=True),
         )
         try:
-            response = await self._http.send(call)
+            response = await self._send(call)
         except ResourceNotFoundError:
             return False
-        return response.status_code == 200
+        return response.status_code != 204
 
     # -- role assignments --------------------------------------------------------------------------------
 
     async def get_role_assignment(self, scope: str, name: str) -> RoleAssignment | None:
-        call = self._call(
-            "GET",
-            f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
-            "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
-            ROLES_API_VERSION,
-        )
+        path = _ASSIGNMENT_PATH.format(scope=scope, name=name)
+        call = self._call("GET", path, _ASSIGNMENT_PATH, ROLES_API_VERSION)
         try:
-            response = await self._http.send(call)
+            response = await self._send(call)
         except ResourceNotFoundError:
             return None
-        return _assignment(response.json())
+        return assignment_from(response.json())
 
     async def create_role_assignment(
         self, scope: str, name: str, *, role_definition_id: str, principal_id: str
@@ -238,33 +232,36 @@ class ArmClient:
             "properties": {
                 "roleDefinitionId": role_definition_path(scope, role_definition_id),
                 "principalId": principal_id,
-                "principalType": "ServicePrincipal",  # lets ARM skip the directory lookup that lags behind
+                # ARM then skips the directory lookup that lags behind a new identity ("Troubleshoot Azure
+                # RBAC" on Learn), and ppmi's delegation condition admits only service principals.
+                "principalType": "ServicePrincipal",
             }
         }
         call = self._call(
             "PUT",
-            f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
-            "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+            _ASSIGNMENT_PATH.format(scope=scope, name=name),
+            _ASSIGNMENT_PATH,
             ROLES_API_VERSION,
             json=body,
             pace=_scope_write_pace(scope),
         )
         try:
-            await self._http.send(call)
+            await self._send(call)
         except ResourceExistsError:
             return False
         return True
 
     async def delete_role_assignment(self, scope: str, name: str) -> bool:
+        """True when deleted (200, with the deleted assignment as its body), False when absent (204)."""
         call = self._call(
             "DELETE",
-            f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
-            "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+            _ASSIGNMENT_PATH.format(scope=scope, name=name),
+            _ASSIGNMENT_PATH,
             ROLES_API_VERSION,
             pace=_scope_write_pace(scope),
         )
-        response = await self._http.send(call)
-        return response.status_code == 200
+        response = await self._send(call)
+        return response.status_code != 204
 
     async def list_role_assignments_for_principal(
         self, scope: str, principal_id: str
@@ -274,10 +271,14 @@ class ArmClient:
             "GET", path, "{scope}/providers/Microsoft.Authorization/roleAssignments", ROLES_API_VERSION
         )
         call = replace(call, url=f"{call.url}&$filter=principalId eq '{principal_id}'")
-        return [_assignment(item) async for item in self._pages(call)]
+        return [assignment_from(item) async for item in self._pages(call)]
 
-    def _pages(self, call: Call) -> AsyncIterator[dict[str, Any]]:
-        return paged_items(self._http, call, link_field="nextLink", origin=self._base)
+    async def _pages(self, call: Call) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for item in paged_items(self._http, call, link_field="nextLink", origin=self._base):
+                yield item
+        except PermanentServiceError as error:
+            raise _explained(call, error) from error
 
 
 def scope_subscription(scope: str) -> str | None:
@@ -305,23 +306,47 @@ def _scope_write_pace(scope: str) -> tuple[PaceKey, ...]:
     return (PaceKey("arm-writes-per-subscription", subscription.lower()),) if subscription else ()
 
 
-def _identity(address: IdentityAddress, body: Mapping[str, Any]) -> ManagedIdentity:
-    properties = body.get("properties", {})
-    return ManagedIdentity(
-        address=address,
-        location=str(body.get("location", "")),
-        tags=dict(body.get("tags") or {}),
-        client_id=str(properties.get("clientId", "")),
-        principal_id=str(properties.get("principalId", "")),
-        tenant_id=str(properties.get("tenantId", "")),
-    )
+def _explained(call: Call, error: PermanentServiceError) -> PpmiError:
+    """ARM refusals that only the deployment or the policy can fix, said in their terms (else unchanged)."""
+    code = error.code.lower()
+    path = urlsplit(call.url).path
+    if code == "resourcegroupnotfound":
+        group = _RESOURCE_GROUP_IN_PATH.search(path)
+        subscription, name = (group[1], group[2]) if group else ("?", "?")
+        return MissingResourceGroup(
+            f"resource group {name!r} does not exist in subscription {subscription}: create it (azd up "
+            "creates the policy's identity.resourceGroup) or name an existing one in identity.resourceGroup; "
+            f"ARM answered {call.name}: {error.service_message}"
+        )
+    if code == "authorizationfailed":
+        refused = _REFUSED_ACTION.search(error.service_message)
+        action, scope = (refused[1], refused[2]) if refused else (call.name, path)
+        return MissingRight(
+            f"ppmi's identity may not {action} at {scope}: {_right_hint(action, scope)}. "
+            f"ARM answered 403 AuthorizationFailed: {error.service_message}",
+            action=action,
+            scope=scope,
+        )
+    if code == "roledefinitiondoesnotexist":
+        return PermanentError(
+            f"{call.name}: the role definition does not exist for this scope; correct the policy's "
+            f"roleGrants[].roleDefinitionId (ARM answered: {error.service_message})"
+        )
+    return error
 
 
-def _assignment(body: Mapping[str, Any]) -> RoleAssignment:
-    properties = body.get("properties", {})
-    return RoleAssignment(
-        name=str(body.get("name", "")),
-        scope=str(properties.get("scope", "")),
-        role_definition_id=str(properties.get("roleDefinitionId", "")).rsplit("/", 1)[-1].lower(),
-        principal_id=str(properties.get("principalId", "")).lower(),
-    )
+def _right_hint(action: str, scope: str) -> str:
+    if action.lower().startswith("microsoft.managedidentity/"):
+        group = _RESOURCE_GROUP_IN_PATH.search(scope)
+        where = f"resource group {group[2]!r}" if group else "the identity resource group"
+        return (
+            f"it needs Managed Identity Contributor on {where}, which azd provision grants on the policy's "
+            "identity.resourceGroup (PPMI_IDENTITY_RESOURCE_GROUP)"
+        )
+    if action.lower().startswith("microsoft.authorization/roleassignments/"):
+        return (
+            "ppmi may write and delete role assignments only of the policy's roleGrants roles, for service "
+            "principals, within PPMI_GRANT_SCOPES: after changing roleGrants run `ppmi policy "
+            "deployment-parameters` and azd provision"
+        )
+    return "grant ppmi's identity a role that allows it at that scope"

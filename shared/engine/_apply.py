@@ -125,7 +125,7 @@ async def _run(  # noqa: PLR0912 - one arm per action type reads best
         case Unchanged() | Skip() | EnsureIdentity():
             pass  # identities are ensured by `ensure_identity`, whose reply the later steps need
         case TagIdentity(target, tags):
-            await runtime.arm.create_or_update_identity(_address(target), location=target.location, tags=tags)
+            await runtime.arm.update_identity_tags(_address(target), tags)
         case PutCredential(target, name, credential, _):
             if target.address is not None:
                 created = await runtime.arm.create_or_update_federated_credential(
@@ -190,13 +190,16 @@ async def _run(  # noqa: PLR0912 - one arm per action type reads best
 async def ensure_identity(
     action: EnsureIdentity, runtime: Runtime, into: list[StepResult]
 ) -> ManagedIdentity:
-    """PUT the managed identity (create, or merge tags) and report the step."""
+    """Create the managed identity (PUT), or PATCH the tags it lacks onto it, and report the step."""
     change = describe(action)
     target = action.target
     with step_span(change.step, change.target) as span:
-        identity, created = await runtime.arm.create_or_update_identity(
-            _address(target), location=target.location, tags=target.tags
-        )
+        if action.create:
+            identity, created = await runtime.arm.create_or_update_identity(
+                _address(target), location=target.location, tags=target.tags
+            )
+        else:
+            identity, created = await runtime.arm.update_identity_tags(_address(target), target.tags), False
         outcome: StepOutcome = "created" if created else "updated"
         span.set_outcome(outcome)
     LOG.info("identity.ensured", identity=target.label, outcome=outcome)

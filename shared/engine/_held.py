@@ -122,6 +122,17 @@ class HeldArm(ArmClient):
                 self._credentials[_key(address)] = {}
             return identity, created
 
+    async def update_identity_tags(
+        self, address: IdentityAddress, tags: Mapping[str, str]
+    ) -> ManagedIdentity:
+        async with self._locks.lock(_key(address)):
+            known = self._identities.get(_key(address))
+            if known is not None and dict(known.tags) == dict(tags):
+                return known  # written by an earlier event of this batch
+            identity = await super().update_identity_tags(address, tags)
+            self._remember_identity(address, identity)
+            return identity
+
     async def delete_identity(self, address: IdentityAddress) -> bool:
         async with self._locks.lock(_key(address)):
             gone = await super().delete_identity(address)

@@ -1,0 +1,128 @@
+"""What ARM really does, as ppmi meets it: PATCH for tags, a missing resource group, ppmi's own rights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from sandbox.server import Sandbox
+from shared.deployment import deployment_parameters
+from shared.engine import Runtime, open_runtime, process
+from shared.engine._naming import ENVIRONMENT_TAG, OWNED_TAG
+from shared.policy import Policy, load_policy
+from shared.settings import Settings
+from tests.engine.conftest import FAST_BACKOFF, PolicyWriter, event, succeed
+
+ARM = "https://management.azure.com"
+MSI_VERSION = {"api-version": "2024-11-30"}
+
+
+def _identity_url(sandbox: Sandbox, name: str, group: str = "rg-ppmi") -> str:
+    subscription = sandbox.env["PPMI_SUBSCRIPTION_ID"]
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{group}/providers/"
+        f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+    )
+
+
+def _enforce_rights(sandbox: Sandbox, policy: Policy, **overrides: object) -> None:
+    """ppmi's identity holds exactly what azd provision grants for `policy` (infra/main.bicep)."""
+    parameters = deployment_parameters(policy)
+    access = {
+        "enforced": True,
+        "identity_resource_groups": [parameters.identity_resource_group],
+        "granted_role_definition_ids": list(parameters.granted_role_ids),
+        "grant_scopes": list(parameters.grant_scopes),
+    }
+    sandbox.configure(arm_access=access | overrides)
+
+
+async def test_adding_ppmi_tags_keeps_what_the_identity_owner_set(sandbox: Sandbox, runtime: Runtime) -> None:
+    environment = sandbox.control.create_environment(display_name="Sales")
+    name = f"ppmi-{environment.id.lower()}"
+    tags = {OWNED_TAG: "true", ENVIRONMENT_TAG: environment.id.lower(), "cost-centre": "4711"}
+    with sandbox.client(ARM, base_url=ARM) as arm:
+        body = {"location": "westeurope", "tags": tags, "properties": {"isolationScope": "Regional"}}
+        arm.put(_identity_url(sandbox, name), params=MSI_VERSION, json=body).raise_for_status()
+    since = len(sandbox.requests)
+
+    await succeed(runtime, event("environment.created", environment.id))
+
+    with sandbox.client(ARM, base_url=ARM) as arm:
+        identity = arm.get(_identity_url(sandbox, name), params=MSI_VERSION).json()
+    assert identity["properties"]["isolationScope"] == "Regional"
+    assert identity["tags"] == tags | {"team": "platform"}
+    tag_writes = [r.method for r in sandbox.requests[since:] if r.write and r.path.endswith(name)]
+    assert tag_writes == ["PATCH"]
+
+
+async def test_an_identity_resource_group_that_does_not_exist_rejects_the_event_with_the_fix(
+    sandbox: Sandbox, write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    write_policy()
+    path = tmp_path / "policy.yaml"
+    path.write_text(path.read_text().replace("resourceGroup: rg-ppmi", "resourceGroup: rg-nobody-made"))
+    policy = load_policy(path)
+    environment = sandbox.control.create_environment(display_name="Sales")
+
+    async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
+        report = await process(event("environment.created", environment.id), runtime)
+
+    assert report.outcome == "rejected"
+    assert "resource group 'rg-nobody-made' does not exist" in (report.reason or "")
+    assert "identity.resourceGroup" in (report.reason or "")
+    refused = [r for r in sandbox.requests if r.error_code == "ResourceGroupNotFound"]
+    assert len(refused) == 1  # not retried
+
+
+async def test_with_the_rights_azd_provision_grants_for_the_policy_everything_converges(
+    sandbox: Sandbox, runtime: Runtime, policy: Policy
+) -> None:
+    _enforce_rights(sandbox, policy)
+    environment = sandbox.control.create_environment(display_name="Sales")
+    await succeed(runtime, event("environment.created", environment.id))
+    assert not [r for r in sandbox.requests if r.status == 403]
+
+
+async def test_a_grant_outside_the_delegated_roles_fails_naming_the_missing_right(
+    sandbox: Sandbox, runtime: Runtime, policy: Policy
+) -> None:
+    reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    _enforce_rights(sandbox, policy, granted_role_definition_ids=[reader])
+    environment = sandbox.control.create_environment(display_name="Sales")
+
+    report = await process(event("environment.created", environment.id), runtime)
+
+    assert report.outcome == "failed"
+    reason = report.reason or ""
+    assert "may not Microsoft.Authorization/roleAssignments/write at /subscriptions/" in reason
+    assert "roleGrants" in reason
+    assert "ppmi policy deployment-parameters" in reason
+    assert len([r for r in sandbox.requests if r.status == 403]) == 1  # permanent: not retried
+
+
+async def test_identities_outside_the_contributor_resource_group_fail_naming_the_role_needed(
+    sandbox: Sandbox, runtime: Runtime, policy: Policy
+) -> None:
+    _enforce_rights(sandbox, policy, identity_resource_groups=["rg-ppmi-identities"])
+    environment = sandbox.control.create_environment(display_name="Sales")
+
+    report = await process(event("environment.created", environment.id), runtime)
+
+    assert report.outcome == "failed"
+    assert "Managed Identity Contributor on resource group 'rg-ppmi'" in (report.reason or "")
+
+
+def test_the_authorization_failure_is_arms_own_403(sandbox: Sandbox, policy: Policy) -> None:
+    _enforce_rights(sandbox, policy, identity_resource_groups=[])
+    url = _identity_url(sandbox, "uami")
+    with sandbox.client(ARM, base_url=ARM) as arm:
+        response: httpx.Response = arm.get(url, params=MSI_VERSION)
+    error = response.json()["error"]
+    assert (response.status_code, error["code"]) == (403, "AuthorizationFailed")
+    assert error["message"].endswith(
+        "does not have authorization to perform action "
+        f"'Microsoft.ManagedIdentity/userAssignedIdentities/read' over scope '{url}' or the scope is "
+        "invalid. If access was recently granted, please refresh your credentials."
+    )
