@@ -32,11 +32,12 @@ from sandbox.arm_versions import (
     api_version_refusal,
 )
 from sandbox.errors import error_response
+from sandbox.exchanges import record as record_exchange
 from sandbox.resource_groups import GROUP, ResourceGroups, group_missing
 from sandbox.roles import RoleAssignments
 from sandbox.routing import Call, Refusal, Route, StandIn
 from sandbox.runtime import Runtime
-from sandbox.state import Exchange, Identity
+from sandbox.state import Identity
 
 IDENTITY_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$")
 IDENTITIES_PATH = GROUP + r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities"
@@ -185,8 +186,7 @@ class Arm(StandIn):
         response.headers["x-ms-correlation-request-id"] = call.request.headers.get(
             "x-ms-correlation-request-id", request_id
         )
-        if self.runtime.config.record_exchanges:
-            self.runtime.state.exchanges.append(_exchange(self.name, call, response))
+        record_exchange(self.runtime, self.name, call, response)
 
     # -- identities -------------------------------------------------------------------------------------
 
@@ -339,17 +339,3 @@ class Arm(StandIn):
     async def delete_fic(self, call: Call) -> web.StreamResponse:
         identity = self._identity(call)
         return parent_missing() if identity is None else await self.credentials.delete(identity, call)
-
-
-def _exchange(service: str, call: Call, response: web.StreamResponse) -> Exchange:
-    body = response.body if isinstance(response, web.Response) else b""
-    return Exchange(
-        service=service,
-        method=call.request.method,
-        url=str(call.request.url.with_scheme("https")),
-        request_headers=dict(call.request.headers),
-        request_body=call.body,
-        status=response.status,
-        response_headers=dict(response.headers),
-        response_body=body if isinstance(body, bytes) else b"",
-    )
