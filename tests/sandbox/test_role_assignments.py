@@ -50,15 +50,16 @@ def test_role_assignment_without_principal_type_right_after_identity_creation_ge
     response = assign(arm, sandbox, new_principal(arm, identities_url), principal_type=None)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "PrincipalNotFound"
-    assert "principalType property to a value, such as ServicePrincipal, User, or Group.  See " in (
-        response.json()["error"]["message"]
+    assert (
+        "principalType property to a value, such as ServicePrincipal, User, or Group.  See "
+        in (response.json()["error"]["message"])
     )
 
 
 def test_principal_type_service_principal_skips_the_lookup_that_lags_replication(
     arm: httpx.Client, identities_url: str, sandbox: Sandbox
 ) -> None:
-    """"Troubleshoot Azure RBAC": setting principalType avoids PrincipalNotFound for a new principal."""
+    """ "Troubleshoot Azure RBAC": setting principalType avoids PrincipalNotFound for a new principal."""
     sandbox.configure(principal_propagation_seconds=5.0)
     response = assign(arm, sandbox, new_principal(arm, identities_url), principal_type="ServicePrincipal")
     assert response.status_code == 201
