@@ -54,11 +54,10 @@ def _grant(
 ) -> RoleAssignmentCreateParameters:
     subscription = sandbox.env["PPMI_SUBSCRIPTION_ID"]
     role_id = f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}"
-    if principal_type is None:  # the request names no type, as older clients sent it
-        return RoleAssignmentCreateParameters(role_definition_id=role_id, principal_id=principal)
-    return RoleAssignmentCreateParameters(
-        role_definition_id=role_id, principal_id=principal, principal_type=principal_type
-    )
+    grant = RoleAssignmentCreateParameters(role_definition_id=role_id, principal_id=principal)
+    # The SDK sends the spec's default, "User", unless told otherwise; None leaves the type out.
+    grant.principal_type = principal_type  # type: ignore[assignment]
+    return grant
 
 
 def _code(raised: pytest.ExceptionInfo[HttpResponseError]) -> tuple[int | None, str | None]:
