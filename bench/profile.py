@@ -86,6 +86,8 @@ class AzureModel:
             fault_overrides={"services": overrides["services"]} if chaos else {},
             arm_page_size=100,
             environments_page_size=100,
+            # The groups a deployment would have made: the policy's identities, the naive baseline's.
+            resource_groups={"rg-ppmi-bench": "westeurope", "rg-naive": "westeurope"},
             fic_write_hold_seconds=self.fic_write_hold_seconds,
             principal_propagation_seconds=self.principal_propagation_seconds,
             identity_rates=ManagedIdentityRates(**vars(self.identity_rates)),

@@ -15,7 +15,7 @@ from sandbox.arm_credentials import fic_json
 from sandbox.dataverse_tables import dataverse_now
 from sandbox.roles import RoleAssignments
 from sandbox.runtime import Runtime
-from sandbox.state import Application, Environment, Row
+from sandbox.state import Application, Environment, ResourceGroup, Row
 
 if TYPE_CHECKING:
     from sandbox.server import Sandbox
@@ -143,6 +143,10 @@ class ControlOperations:
         return str(
             self.runtime.state.add_application_user(org, app_id, privileged=privileged)["systemuserid"]
         )
+
+    def create_resource_group(self, name: str, location: str = "westeurope") -> None:
+        """What `az group create` or a deployment does: ARM refuses resources in groups nobody created."""
+        self.runtime.state.resource_groups.setdefault(name.lower(), ResourceGroup(name, location))
 
     def create_application(self, display_name: str, *, app_id: str | None = None) -> ApplicationInfo:
         state = self.runtime.state
@@ -301,6 +305,9 @@ class SandboxControl:
         return self._sandbox.call_in_loop(
             lambda: self._ops.add_application_user(environment_id, app_id, privileged=privileged)
         )
+
+    def create_resource_group(self, name: str, location: str = "westeurope") -> None:
+        self._sandbox.call_in_loop(lambda: self._ops.create_resource_group(name, location))
 
     def create_application(self, display_name: str, *, app_id: str | None = None) -> ApplicationInfo:
         return self._sandbox.call_in_loop(lambda: self._ops.create_application(display_name, app_id=app_id))
