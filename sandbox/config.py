@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -61,6 +62,17 @@ class ArmAccess:
     identity_resource_groups: list[str] = field(default_factory=list)
     granted_role_definition_ids: list[str] = field(default_factory=list)
     grant_scopes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def deployed(cls, parameters: Mapping[str, Any]) -> ArmAccess:
+        """The rights `azd provision` grants from its parameters (`ppmi policy deployment-parameters`)."""
+        group = parameters.get("PPMI_IDENTITY_RESOURCE_GROUP")
+        return cls(
+            enforced=True,
+            identity_resource_groups=[str(group)] if group else [],
+            granted_role_definition_ids=[str(r) for r in parameters.get("PPMI_GRANTED_ROLE_IDS") or []],
+            grant_scopes=[str(s) for s in parameters.get("PPMI_GRANT_SCOPES") or []],
+        )
 
 
 @dataclass

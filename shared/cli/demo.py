@@ -22,9 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from shared.deployment import deployment_parameters
 from shared.events import Event, ResultEvent, new_event
 from shared.messaging.config import MessagingSettings
 from shared.messaging.publishing import ReceivedResult, publish, unique_reply_session, wait_for_results
+from shared.policy import load_policy
 from shared.telemetry import configure_telemetry
 
 if TYPE_CHECKING:
@@ -72,8 +74,10 @@ def _demo(args: argparse.Namespace) -> int:
     ):
         print(f"sandbox: ARM, Graph, Dataverse, environments API, tokens, Service Bus on {sandbox.url}")
         certificate = signing_certificate()
-        write_demo_policy(Path(workdir), sandbox.env, certificate)
+        policy_path = write_demo_policy(Path(workdir), sandbox.env, certificate)
         print("policy: per-environment identities, one trusted signer (a fresh self-signed certificate)")
+        _grant_deployment_rights(sandbox, policy_path)
+        print("rights: ppmi's identity holds only what azd provision grants for this policy, enforced")
         environments = [_prepare(sandbox, name, certificate) for name in ENVIRONMENTS]
         count = sum(len(e.events) for e in environments)
         print(
@@ -130,6 +134,14 @@ def _running_sandbox(workdir: Path) -> Iterator[Sandbox]:
         variables.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)
         with _environment_variables(variables):
             yield sandbox
+
+
+def _grant_deployment_rights(sandbox: Sandbox, policy_path: Path) -> None:
+    """ARM refuses ppmi's identity anything beyond what infra/ grants for the policy, as Azure would."""
+    from sandbox.config import ArmAccess  # noqa: PLC0415
+
+    parameters = deployment_parameters(load_policy(policy_path)).as_json()
+    sandbox.configure(arm_access=ArmAccess.deployed(parameters))
 
 
 @contextmanager
@@ -312,7 +324,6 @@ async def _verify_all(environments: list[DemoEnvironment]) -> Verification:
     """`ppmi verify` for every environment's package: the whole chain, read back through the real clients."""
     from shared.diagnosis import ComponentTarget, verify  # noqa: PLC0415
     from shared.engine import open_runtime  # noqa: PLC0415
-    from shared.policy import load_policy  # noqa: PLC0415
     from shared.settings import Settings  # noqa: PLC0415
 
     settings = Settings.from_env()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from sandbox.config import ArmAccess
 from sandbox.server import Sandbox
 from shared.deployment import deployment_parameters
 from shared.engine import Runtime, open_runtime, process
@@ -26,16 +29,10 @@ def _identity_url(sandbox: Sandbox, name: str, group: str = "rg-ppmi") -> str:
     )
 
 
-def _enforce_rights(sandbox: Sandbox, policy: Policy, **overrides: object) -> None:
+def _enforce_rights(sandbox: Sandbox, policy: Policy, **overrides: Any) -> None:
     """ppmi's identity holds exactly what azd provision grants for `policy` (infra/main.bicep)."""
-    parameters = deployment_parameters(policy)
-    access = {
-        "enforced": True,
-        "identity_resource_groups": [parameters.identity_resource_group],
-        "granted_role_definition_ids": list(parameters.granted_role_ids),
-        "grant_scopes": list(parameters.grant_scopes),
-    }
-    sandbox.configure(arm_access=access | overrides)
+    deployed = ArmAccess.deployed(deployment_parameters(policy).as_json())
+    sandbox.configure(arm_access=dataclasses.replace(deployed, **overrides))
 
 
 async def test_adding_ppmi_tags_keeps_what_the_identity_owner_set(sandbox: Sandbox, runtime: Runtime) -> None:
