@@ -60,6 +60,12 @@ def _grant(
     return grant
 
 
+def _new_principal(msi: ManagedServiceIdentityClient) -> str:
+    """A freshly created identity's principal ID."""
+    identity = msi.user_assigned_identities.create_or_update(GROUP, "uami", Identity(location="westeurope"))
+    return str(identity.principal_id)
+
+
 def _code(raised: pytest.ExceptionInfo[HttpResponseError]) -> tuple[int | None, str | None]:
     error = raised.value.error
     return raised.value.status_code, error.code if error is not None else None
@@ -81,14 +87,10 @@ def test_a_role_assignment_for_a_role_that_does_not_exist_is_refused(
     msi: ManagedServiceIdentityClient, authorization: AuthorizationManagementClient, sandbox: Sandbox
 ) -> None:
     """RoleDefinitionDoesNotExist: "The specified role definition with ID '…' does not exist." """
-    principal = msi.user_assigned_identities.create_or_update(GROUP, "uami", Identity(location="westeurope"))
     missing_role = str(uuid.uuid4())
+    wanted = _grant(sandbox, _new_principal(msi), missing_role, "ServicePrincipal")
     with pytest.raises(HttpResponseError) as raised:
-        authorization.role_assignments.create(
-            _scope(sandbox),
-            str(uuid.uuid4()),
-            _grant(sandbox, str(principal.principal_id), missing_role, "ServicePrincipal"),
-        )
+        authorization.role_assignments.create(_scope(sandbox), str(uuid.uuid4()), wanted)
     assert _code(raised) == (400, "RoleDefinitionDoesNotExist")
     assert f"The specified role definition with ID '{missing_role}' does not exist." in raised.value.message
 
@@ -98,11 +100,7 @@ def test_principal_type_service_principal_avoids_principal_not_found_right_after
 ) -> None:
     """ "Troubleshoot Azure RBAC": set principalType when assigning a role to a new principal."""
     sandbox.configure(principal_propagation_seconds=60.0)
-    principal = str(
-        msi.user_assigned_identities.create_or_update(
-            GROUP, "uami", Identity(location="westeurope")
-        ).principal_id
-    )
+    principal = _new_principal(msi)
     with pytest.raises(HttpResponseError) as raised:
         authorization.role_assignments.create(_scope(sandbox), str(uuid.uuid4()), _grant(sandbox, principal))
     created = authorization.role_assignments.create(
@@ -116,11 +114,7 @@ def test_deleting_a_role_assignment_returns_what_was_deleted_then_nothing(
     msi: ManagedServiceIdentityClient, authorization: AuthorizationManagementClient, sandbox: Sandbox
 ) -> None:
     """RoleAssignments_Delete.json: 200 with the deleted assignment, then 204."""
-    principal = str(
-        msi.user_assigned_identities.create_or_update(
-            GROUP, "uami", Identity(location="westeurope")
-        ).principal_id
-    )
+    principal = _new_principal(msi)
     name = str(uuid.uuid4())
     authorization.role_assignments.create(
         _scope(sandbox), name, _grant(sandbox, principal, principal_type="ServicePrincipal")
@@ -176,11 +170,7 @@ def test_with_the_deployments_rights_enforced_a_role_outside_the_delegation_is_r
     msi: ManagedServiceIdentityClient, authorization: AuthorizationManagementClient, sandbox: Sandbox
 ) -> None:
     """infra/main.bicep's ABAC condition; 403 AuthorizationFailed as "Troubleshoot Azure RBAC" quotes it."""
-    principal = str(
-        msi.user_assigned_identities.create_or_update(
-            GROUP, "uami", Identity(location="westeurope")
-        ).principal_id
-    )
+    principal = _new_principal(msi)
     sandbox.configure(
         arm_access={
             "enforced": True,
