@@ -15,7 +15,7 @@ from shared.engine import Runtime, open_runtime, process
 from shared.engine._naming import ENVIRONMENT_TAG, OWNED_TAG
 from shared.policy import Policy, load_policy
 from shared.settings import Settings
-from tests.engine.conftest import FAST_BACKOFF, PolicyWriter, event, succeed
+from tests.engine.conftest import FAST_BACKOFF, KEY_VAULT_SECRETS_USER, PolicyWriter, event, succeed
 
 ARM = "https://management.azure.com"
 MSI_VERSION = {"api-version": "2024-11-30"}
@@ -123,3 +123,18 @@ def test_the_authorization_failure_is_arms_own_403(sandbox: Sandbox, policy: Pol
         f"'Microsoft.ManagedIdentity/userAssignedIdentities/read' over scope '{url}' or the scope is "
         "invalid. If access was recently granted, please refresh your credentials."
     )
+
+
+async def test_a_granted_role_that_does_not_exist_fails_pointing_at_the_policy(
+    sandbox: Sandbox, write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    write_policy()
+    path = tmp_path / "policy.yaml"
+    path.write_text(path.read_text().replace(KEY_VAULT_SECRETS_USER, "00000000-1111-4222-8333-444444444444"))
+    environment = sandbox.control.create_environment(display_name="Sales")
+
+    async with open_runtime(Settings.from_env(), load_policy(path), backoff=FAST_BACKOFF) as runtime:
+        report = await process(event("environment.created", environment.id), runtime)
+
+    assert report.outcome == "failed"
+    assert "roleGrants[].roleDefinitionId" in (report.reason or "")
