@@ -100,6 +100,9 @@ def seed_foreign(
     sandbox.configure(principal_propagation_seconds=0.0)
     assignment_ids = iter(role_assignment_ids)
     trusted = policy.trusted_signers[0].signer if policy.trusted_signers else None
+    sandbox.control.create_resource_group(
+        FOREIGN_RESOURCE_GROUP, location
+    )  # someone else's, in the subscription
     try:
         with sandbox.client(ARM, base_url=ARM) as arm:
             for environment_id in environment_ids:
