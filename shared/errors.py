@@ -8,8 +8,8 @@ PpmiError
  │    └── PropagationPending ...... new FICs must propagate in Entra before the row asks for them
  ├── PermanentError ............... retrying will not help → `failed`, no retry
  │    ├── ConfigurationError ...... settings or environment variables are wrong
- │    ├── MissingRight ............ ARM: ppmi's identity lacks a role assignment (403 AuthorizationFailed)
  │    └── PermanentServiceError ... a service answered 400 / 403 / ... with a non-retryable code
+ │         ├── MissingRight ....... ARM 403 AuthorizationFailed: ppmi's identity lacks a role assignment
  │         ├── ResourceNotFoundError
  │         └── ResourceExistsError  (the caller may treat it as "already done")
  └── (ServiceError) ............... mixin base of every *ServiceError: service, call, status, code, message
@@ -65,15 +65,6 @@ class MissingResourceGroup(InvalidInputError):
     """ARM answered 404 `ResourceGroupNotFound`: the identities' resource group does not exist (yet)."""
 
 
-class MissingRight(PermanentError):
-    """ARM answered 403 `AuthorizationFailed`: ppmi's identity may not do `action` at `scope`."""
-
-    def __init__(self, message: str, *, action: str, scope: str) -> None:
-        super().__init__(message)
-        self.action = action
-        self.scope = scope
-
-
 class ServiceError(PpmiError):
     """A call to a cloud service failed; says which service, which call and what the service answered."""
 
@@ -120,6 +111,15 @@ class PermanentServiceError(ServiceError, PermanentError):
 
     def __init__(self, *, service: str, call: str, status: int | None, code: str, message: str) -> None:
         PermanentError.__init__(self, self._describe(service, call, status, code, message))
+
+
+class MissingRight(PermanentServiceError):
+    """ARM answered 403 `AuthorizationFailed`: ppmi's identity may not do `action` at `scope`."""
+
+    def __init__(self, *, call: str, message: str, action: str, scope: str) -> None:
+        super().__init__(service="arm", call=call, status=403, code="AuthorizationFailed", message=message)
+        self.action = action
+        self.scope = scope
 
 
 class ResourceNotFoundError(PermanentServiceError):

@@ -26,7 +26,6 @@ from shared.clients._paging import paged_items
 from shared.errors import (
     MissingResourceGroup,
     MissingRight,
-    PermanentError,
     PermanentServiceError,
     PpmiError,
     ResourceExistsError,
@@ -322,15 +321,20 @@ def _explained(call: Call, error: PermanentServiceError) -> PpmiError:
         refused = _REFUSED_ACTION.search(error.service_message)
         action, scope = (refused[1], refused[2]) if refused else (call.name, path)
         return MissingRight(
-            f"ppmi's identity may not {action} at {scope}: {_right_hint(action, scope)}. "
-            f"ARM answered 403 AuthorizationFailed: {error.service_message}",
+            call=call.name,
+            message=f"ppmi's identity may not {action} at {scope}: {_right_hint(action, scope)}. "
+            f"ARM said: {error.service_message}",
             action=action,
             scope=scope,
         )
     if code == "roledefinitiondoesnotexist":
-        return PermanentError(
-            f"{call.name}: the role definition does not exist for this scope; correct the policy's "
-            f"roleGrants[].roleDefinitionId (ARM answered: {error.service_message})"
+        return PermanentServiceError(
+            service=error.service,
+            call=error.call,
+            status=error.status,
+            code=error.code,
+            message=f"the role definition does not exist for this scope; correct the policy's "
+            f"roleGrants[].roleDefinitionId ({error.service_message})",
         )
     return error
 

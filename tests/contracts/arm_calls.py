@@ -27,7 +27,8 @@ async def call(  # noqa: PLR0911, PLR0912 - one arm per operation reads best
         path.get("subscriptionId", ""), path.get("resourceGroupName", "rgName"), path.get("resourceName", "")
     )
     credential = path.get("federatedIdentityCredentialResourceName", "")
-    scope, name = "/" + path.get("scope", "").strip("/"), path.get("roleAssignmentName", "")
+    name = path.get("roleAssignmentName", "")
+    scope = "/" + path["scope"].strip("/") if "scope" in path else _group_scope(path)
     properties = (body or {}).get("properties") or {}
     verb = operation_id.split("_", 1)[1]
     match kind_of(operation_id), verb:
@@ -69,6 +70,13 @@ async def call(  # noqa: PLR0911, PLR0912 - one arm per operation reads best
                 scope, "ce2ce14e-85d7-4629-bdbc-454d0519d987"
             )
     raise AssertionError(f"ppmi makes no {operation_id} call")
+
+
+def _group_scope(path: Mapping[str, str]) -> str:
+    """The scope of a list by subscription or resource group (RoleAssignments_ListForResourceGroup)."""
+    scope = f"/subscriptions/{path['subscriptionId']}"
+    group = path.get("resourceGroupName")
+    return f"{scope}/resourceGroups/{group}" if group else scope
 
 
 def read(result: Any) -> Any:
