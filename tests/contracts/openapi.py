@@ -31,7 +31,8 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+from tests.contracts.documents import CONTRACTS, load_json
+
 BASE = "https://contracts.invalid/specification/"
 # Where each vendored file sits upstream (contracts/MANIFEST.md), so the specs' relative $refs resolve.
 REFERENCED_FILES = {
@@ -51,10 +52,6 @@ SPEC_LOCATIONS = {
     ),
 }
 _V2_PARAMETERS = "common-types/resource-management/v2/types.json#/parameters/"
-
-
-def _load(relative: str) -> Any:
-    return json.loads((CONTRACTS / relative).read_text(encoding="utf-8"))
 
 
 def _lenient(document: Any) -> Any:
@@ -93,9 +90,9 @@ class OpenApi:
 
     def __init__(self, relative_path: str) -> None:
         self.location = SPEC_LOCATIONS[relative_path]
-        self.document = _load(relative_path)
+        self.document = load_json(relative_path)
         documents = {self.location: self.document} | {
-            path: _load(vendored) for path, vendored in REFERENCED_FILES.items()
+            path: load_json(vendored) for path, vendored in REFERENCED_FILES.items()
         }
         self.strict = _registry(documents)
         self.lenient = _registry({path: _lenient(doc) for path, doc in documents.items()})

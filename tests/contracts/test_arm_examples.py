@@ -15,7 +15,8 @@ import pytest
 from shared.clients.arm import ArmClient
 from tests.contracts import arm_calls
 from tests.contracts.conftest import ARM_SPECS
-from tests.contracts.openapi import CONTRACTS, OpenApi, Operation
+from tests.contracts.documents import CONTRACTS, load_json
+from tests.contracts.openapi import OpenApi, Operation
 from tests.contracts.replay import Canned, ReplayServer
 
 PLACEHOLDER_HOST = "https://serviceRoot"
@@ -64,7 +65,7 @@ async def test_the_arm_client_makes_the_examples_call_and_reads_each_of_its_repl
 ) -> None:
     spec = arm_specs[ARM_SPECS.index(spec_file)]
     operation = _operation(spec, example)
-    document = json.loads((Path(CONTRACTS) / Path(spec_file).parent / "examples" / example).read_text())
+    document = load_json(f"{Path(spec_file).parent}/examples/{example}")
     parameters = document["parameters"]
     request_body = next((value for value in parameters.values() if isinstance(value, dict)), None)
     for status, reply in document["responses"].items():

@@ -9,7 +9,7 @@ import pytest
 from shared.clients.arm import ArmClient, IdentityAddress
 from tests.contracts import arm_calls
 from tests.contracts.openapi import OpenApi, Operation
-from tests.contracts.recordings import RECORDINGS, Interaction, interactions
+from tests.contracts.cassettes import RECORDINGS, Interaction, interactions
 from tests.contracts.replay import Canned, ReplayServer
 
 ARM_RECORDINGS = sorted(

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.contracts.openapi import CONTRACTS
+from tests.contracts.documents import CONTRACTS
 
 RECORDINGS = CONTRACTS / "recordings"
 
