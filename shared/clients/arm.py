@@ -340,6 +340,11 @@ def _explained(call: Call, error: PermanentServiceError) -> PpmiError:
 
 
 def _right_hint(action: str, scope: str) -> str:
+    if action.lower().endswith("/read") and not action.lower().startswith("microsoft.managedidentity/"):
+        return (
+            "ppmi may read only within its identity resource group and PPMI_GRANT_SCOPES; give its identity "
+            "Reader at that scope"
+        )
     if action.lower().startswith("microsoft.managedidentity/"):
         group = _RESOURCE_GROUP_IN_PATH.search(scope)
         where = f"resource group {group[2]!r}" if group else "the identity resource group"

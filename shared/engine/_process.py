@@ -35,7 +35,13 @@ from shared.engine._rebind import SUBJECT_VERSION, owned_row_ids, plan_rebind, s
 from shared.engine._runtime import Runtime
 from shared.engine._tenancy import check_environment_tenant, check_identity_tenant
 from shared.engine._upgrade import switch_format
-from shared.errors import InvalidInputError, PermanentError, PermanentServiceError, TransientError
+from shared.errors import (
+    InvalidInputError,
+    MissingResourceGroup,
+    PermanentError,
+    PermanentServiceError,
+    TransientError,
+)
 from shared.events import (
     EnvironmentDeletedEvent,
     Event,
@@ -308,12 +314,20 @@ async def _subject_or_none(dataverse: DataverseClient, binding: DesiredBinding) 
         return None
 
 
+async def _existing_or_none(runtime: Runtime, environment_id: str) -> Placement | None:
+    """ppmi's identity for the environment; none can be in an identity group that does not exist."""
+    try:
+        return await find_existing(runtime, environment_id)
+    except MissingResourceGroup:
+        return None
+
+
 async def _remove(
     enrichment: Enrichment, runtime: Runtime, *, into: list[StepResult], write: bool
 ) -> list[Action]:
     """Environment deleted: remove the row, grants, FICs and dedicated identity ppmi made for it, only."""
     environment_id = enrichment.environment_id
-    placement = await find_existing(runtime, environment_id)
+    placement = await _existing_or_none(runtime, environment_id)
     if placement is None or (placement.target.address is not None and placement.identity is None):
         actions: list[Action] = [Unchanged("identity", environment_id, "ppmi holds nothing for it")]
         if write:

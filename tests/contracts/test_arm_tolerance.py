@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from structlog.testing import capture_logs
 
 from shared.clients.arm import ArmClient, IdentityAddress
+from shared.errors import MissingRight
 from tests.contracts.replay import Canned, ReplayServer
 
 ADDRESS = IdentityAddress("sub", "rg-ppmi", "uami")
@@ -63,3 +65,21 @@ async def test_a_principal_type_ppmi_does_not_know_is_kept_and_logged(
         "r",
     )
     assert [e["value"] for e in logs if e["event"] == "arm.unknown_enum_value"] == ["Device"]
+
+
+async def test_a_refused_read_names_the_action_the_scope_and_the_role_that_would_allow_it(
+    arm: ArmClient, replay: ReplayServer
+) -> None:
+    scope = "/subscriptions/sub"
+    message = (
+        "The client 'c' with object id 'o' does not have authorization to perform action "
+        f"'Microsoft.Authorization/roleAssignments/read' over scope '{scope}/providers/Microsoft.Authorization/"
+        "roleAssignments' or the scope is invalid. If access was recently granted, please refresh your credentials."
+    )
+    replay.replies[:] = [Canned(403, {"error": {"code": "AuthorizationFailed", "message": message}})]
+    with pytest.raises(MissingRight) as raised:
+        await arm.list_role_assignments_for_principal(scope, "p")
+    assert raised.value.action == "Microsoft.Authorization/roleAssignments/read"
+    assert raised.value.scope == f"{scope}/providers/Microsoft.Authorization/roleAssignments"
+    assert "give its identity Reader at that scope" in str(raised.value)
+    assert (raised.value.status, raised.value.code) == (403, "AuthorizationFailed")

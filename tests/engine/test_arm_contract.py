@@ -73,6 +73,21 @@ async def test_an_identity_resource_group_that_does_not_exist_rejects_the_event_
     assert len(refused) == 1  # not retried
 
 
+async def test_deleting_an_environment_whose_identity_group_is_gone_removes_nothing_and_succeeds(
+    sandbox: Sandbox, write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    write_policy()
+    path = tmp_path / "policy.yaml"
+    path.write_text(path.read_text().replace("resourceGroup: rg-ppmi", "resourceGroup: rg-nobody-made"))
+    environment = sandbox.control.create_environment(display_name="Sales")
+
+    async with open_runtime(Settings.from_env(), load_policy(path), backoff=FAST_BACKOFF) as runtime:
+        report = await succeed(runtime, event("environment.deleted", environment.id))
+
+    assert [(step.step, step.outcome) for step in report.steps] == [("identity", "unchanged")]
+    assert not [r for r in sandbox.requests if r.write]
+
+
 async def test_with_the_rights_azd_provision_grants_for_the_policy_everything_converges(
     sandbox: Sandbox, runtime: Runtime, policy: Policy
 ) -> None:
