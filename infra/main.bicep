@@ -157,6 +157,7 @@ module functionApp 'core/host/function-app-flex.bicep' = {
     applicationInsightsName: telemetry.outputs.applicationInsightsName
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     policyFileName: policyFileName
+    grantScopes: grantScopes
     maximumInstanceCount: maximumInstanceCount
     enableHttpIntake: enableHttpIntake
   }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from shared.errors import ConfigurationError
+from shared.role_grants import ScopeError, check_scope
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,9 @@ class Settings(BaseModel):
     fic_propagation_seconds: float = 300.0  # between adding an upgrade's FICs and moving the row to them
     # GetComponentManagedIdentityFIC calls one environment event's re-binding survey may make
     rebind_subject_calls: int = 25
+    # Where the deployment lets ppmi assign roles (infra/ sets it from the azd parameter of the same name):
+    # ppmi also looks there for its own grants that the policy dropped, to revoke them. None: not set.
+    grant_scopes: tuple[str, ...] | None = None
     servicebus_namespace: str | None = None
     servicebus_tls: bool = True
 
@@ -148,6 +153,7 @@ class Settings(BaseModel):
             retry_budget_seconds=_positive(env, "PPMI_RETRY_BUDGET_SECONDS", 60.0),
             fic_propagation_seconds=_seconds(env, "PPMI_FIC_PROPAGATION_SECONDS", 300.0),
             rebind_subject_calls=_count(env, "PPMI_REBIND_SUBJECT_CALLS", 25),
+            grant_scopes=_grant_scopes(env.get("PPMI_GRANT_SCOPES")),
             servicebus_namespace=namespace,
             servicebus_tls=servicebus_tls,
         )
@@ -195,6 +201,28 @@ def _connect_to(value: str) -> ConnectTo | None:
     if not is_loopback(host):
         raise ConfigurationError(f"PPMI_CONNECT_TO must be a loopback address (127.0.0.1, ::1), got {host!r}")
     return ConnectTo(host=host.strip("[]"), port=int(port))
+
+
+def _grant_scopes(value: str | None) -> tuple[str, ...] | None:
+    """`PPMI_GRANT_SCOPES`: a JSON list of subscription or resource group IDs, as `azd` and infra/ pass it."""
+    if value is None or not value.strip():
+        return None
+    try:
+        scopes = json.loads(value)
+    except ValueError:
+        scopes = None
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+        raise ConfigurationError(
+            "PPMI_GRANT_SCOPES must be a JSON list of scopes, e.g. "
+            '["/subscriptions/<id>/resourceGroups/<name>"]'
+        )
+    checked = []
+    for scope in scopes:
+        try:
+            checked.append(check_scope(scope, template=False))
+        except ScopeError as error:
+            raise ConfigurationError(f"PPMI_GRANT_SCOPES: {scope!r} {error}") from None
+    return tuple(checked)
 
 
 def _existing_file(env: Mapping[str, str], variable: str) -> Path | None:

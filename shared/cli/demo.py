@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -130,6 +131,7 @@ def _running_sandbox(workdir: Path) -> Iterator[Sandbox]:
             **sandbox.env,
             "PPMI_POLICY_FILE": str(workdir / "policy.yaml"),
             "PPMI_RETRY_BASE_SECONDS": "1",
+            "PPMI_GRANT_SCOPES": "[]",  # set with the deployment's rights, as infra/ sets it on the app
         }
         variables.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)
         with _environment_variables(variables):
@@ -142,6 +144,7 @@ def _grant_deployment_rights(sandbox: Sandbox, policy_path: Path) -> None:
 
     parameters = deployment_parameters(load_policy(policy_path)).as_json()
     sandbox.configure(arm_access=ArmAccess.deployed(parameters))
+    os.environ["PPMI_GRANT_SCOPES"] = json.dumps(parameters["PPMI_GRANT_SCOPES"])
 
 
 @contextmanager

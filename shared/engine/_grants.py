@@ -3,14 +3,17 @@
 ppmi names every assignment it makes `uuid5(scope, principal, role)` (`role_assignment_name`), so an
 assignment whose name is exactly that of its own scope, principal and role is ppmi's, whatever the policy
 said when it was made; anyone else's assignment has another name and is never touched. They are looked for
-in the identities' subscription and in every subscription a grant names; where the service may not list
-them, the step says so (skipped) instead of guessing.
+where the deployment lets ppmi assign roles (`infra/` gives it Role Based Access Control Administrator, whose
+`*/read` covers listing, on each covering scope of the policy's grants): the scopes the current policy needs,
+and the ones the running deployment still delegates (`PPMI_GRANT_SCOPES`), so a grant whose whole scope left
+the policy is still found and revoked until the next `azd provision` takes the delegation away. Where the
+service may not list them, the step says so (skipped) instead of guessing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from shared.clients.arm import RoleAssignment
 from shared.deployment import ScopeError as CoverError
@@ -24,28 +27,38 @@ from shared.policy import Policy
 STEP = "role-assignment"
 
 
-def listing_scopes(policy: Policy) -> list[str]:
-    """Where ppmi's assignments can be: the identities' subscription and every subscription (or management
-    group) a grant names; a listing there covers every resource group and resource below it."""
+def listing_scopes(policy: Policy, delegated: Sequence[str] | None = None) -> list[str]:
+    """Where ppmi's assignments can be and ppmi may read them: the covering scope (subscription or
+    resource group) of every grant, as `ppmi policy deployment-parameters` derives them, then the
+    `delegated` scopes the deployment grants on. Where the deployment is not known (`delegated` None: a
+    shell, a container), also every subscription those scopes lie in, so a grant whose scope left the
+    policy is still found when the caller may read there. A listing covers everything below its scope."""
     settings = policy.identity
-    if settings.subscription_id is None or settings.resource_group is None:
-        return []
-    scopes = {f"/subscriptions/{settings.subscription_id}": None}
-    for grant in policy.role_grants:
-        try:
-            scope, _ = covering_scope(grant, settings.subscription_id, settings.resource_group)
-        except CoverError:  # above any subscription (a management group): listed there
-            scopes[grant.scope] = None
-            continue
-        scopes["/".join(scope.split("/")[:3])] = None
-    return list(scopes)
+    scopes: dict[str, str] = {}  # by lower case: ARM compares scopes without case
+    if settings.subscription_id is not None and settings.resource_group is not None:
+        for grant in policy.role_grants:
+            try:
+                scope, _ = covering_scope(grant, settings.subscription_id, settings.resource_group)
+            except CoverError:  # above any subscription (a management group): listed there
+                scope = grant.scope
+            scopes.setdefault(scope.lower(), scope)
+    if delegated is None:
+        subscriptions = [f"/subscriptions/{settings.subscription_id}"] if settings.subscription_id else []
+        subscriptions += ["/".join(scope.split("/")[:3]) for scope in scopes.values()]
+        for subscription in subscriptions:
+            if subscription.lower().startswith("/subscriptions/"):
+                scopes.setdefault(subscription.lower(), subscription)
+    else:
+        for scope in delegated:
+            scopes.setdefault(scope.lower(), scope)
+    return list(scopes.values())
 
 
 async def ppmi_assignments(runtime: Runtime, principal_id: str) -> tuple[list[RoleAssignment], list[Action]]:
     """The principal's assignments ppmi made, and a skip step per scope that could not be listed."""
     found: dict[str, RoleAssignment] = {}
     unseen: list[Action] = []
-    for scope in listing_scopes(runtime.policy):
+    for scope in listing_scopes(runtime.policy, runtime.settings.grant_scopes):
         try:
             listed = await runtime.arm.list_role_assignments_for_principal(scope, principal_id)
         except PermanentServiceError as error:
@@ -54,7 +67,8 @@ async def ppmi_assignments(runtime: Runtime, principal_id: str) -> tuple[list[Ro
                     STEP,
                     scope,
                     f"cannot list role assignments here ({error.status} {error.code}), so "
-                    "grants the policy dropped are not revoked here; give the app Reader on it",
+                    "grants the policy dropped are not revoked here; run `azd provision` so the deployment "
+                    "delegates role assignments here (ppmi policy deployment-parameters)",
                 )
             )
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -9,8 +10,11 @@ from typing import Any
 
 import pytest
 
+from sandbox.config import ArmAccess
 from sandbox.server import Sandbox
+from shared.deployment import deployment_parameters
 from shared.engine import Runtime, open_runtime, process
+from shared.engine._grants import listing_scopes
 from shared.policy import Policy, load_policy
 from shared.settings import Settings
 from tests.engine.conftest import FAST_BACKOFF, KEY_VAULT_SECRETS_USER, event, succeed
@@ -148,3 +152,68 @@ async def test_tear_down_revokes_grants_made_under_an_earlier_policy(
 
     assert report.outcome == "succeeded", report.reason
     assert assignments(sandbox, principal) == {}
+
+
+def _deploy_for(sandbox: Sandbox, policy: Policy) -> list[str]:
+    """ppmi's identity holds what `azd provision` grants for `policy`; returns the scopes delegated."""
+    parameters = deployment_parameters(policy).as_json()
+    sandbox.configure(arm_access=ArmAccess.deployed(parameters))
+    return [str(scope) for scope in parameters["PPMI_GRANT_SCOPES"]]  # type: ignore[attr-defined]
+
+
+async def test_with_only_the_deployed_rights_reconcile_lists_where_it_may_and_revokes(
+    sandbox: Sandbox, policy: Policy, rewrite: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deployment gives no read right on the whole subscription: the listing stays on the grant scopes
+    the deployment delegates, so revoking needs no right beyond them. A grant whose whole scope left the
+    policy is still found there while the running deployment (PPMI_GRANT_SCOPES) delegates it."""
+    delegated = _deploy_for(sandbox, policy)
+    monkeypatch.setenv("PPMI_GRANT_SCOPES", json.dumps(delegated))
+    environment = sandbox.control.create_environment(display_name="Sales")
+    async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
+        await succeed(runtime, event("environment.created", environment.id))
+    principal = principal_of(sandbox, environment.id)
+    assert assignments(sandbox, principal)
+    since = len(sandbox.requests)
+
+    report = await reconcile_with(sandbox, rewrite(), environment.id)
+
+    assert report.outcome == "succeeded", report.reason
+    skipped = [step for step in report.steps if step.step == "role-assignment" and step.outcome == "skipped"]
+    assert skipped == []
+    refused = [request for request in sandbox.requests[since:] if request.status == 403]
+    assert refused == []
+    assert assignments(sandbox, principal) == {}
+
+
+async def test_a_scope_the_service_refuses_to_list_is_reported_not_guessed(
+    sandbox: Sandbox, policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PPMI_GRANT_SCOPES names a group the deployment gives no right on: that listing is refused (403), which
+    a skipped step names with the fix; the grants the policy asks for still converge."""
+    delegated = _deploy_for(sandbox, policy)
+    subscription = sandbox.env["PPMI_SUBSCRIPTION_ID"]
+    elsewhere = f"/subscriptions/{subscription}/resourceGroups/rg-elsewhere"
+    monkeypatch.setenv("PPMI_GRANT_SCOPES", json.dumps([*delegated, elsewhere]))
+    environment = sandbox.control.create_environment(display_name="Sales")
+    async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
+        await succeed(runtime, event("environment.created", environment.id))
+
+    report = await reconcile_with(sandbox, policy, environment.id)
+
+    assert report.outcome == "succeeded", report.reason
+    skipped = [step for step in report.steps if step.step == "role-assignment" and step.outcome == "skipped"]
+    assert [step.target for step in skipped] == [elsewhere]
+    assert "403" in (skipped[0].detail or "")
+    assert "azd provision" in (skipped[0].detail or "")
+    assert assignments(sandbox, principal_of(sandbox, environment.id))
+
+
+def test_the_listing_scopes_are_the_covering_scopes_then_the_delegated_ones(policy: Policy) -> None:
+    covering = list(deployment_parameters(policy).grant_scopes)
+    elsewhere = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-old"
+    subscription = f"/subscriptions/{policy.identity.subscription_id}"
+
+    assert listing_scopes(policy, []) == covering
+    assert listing_scopes(policy, [covering[0].upper(), elsewhere]) == [*covering, elsewhere]
+    assert listing_scopes(policy) == [*covering, subscription]  # deployment unknown: its subscription too

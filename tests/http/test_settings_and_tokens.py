@@ -40,6 +40,28 @@ def test_a_missing_ca_bundle_file_names_the_variable() -> None:
         Settings.from_env({"PPMI_CA_BUNDLE": "/nonexistent/ca.pem"})
 
 
+GROUP = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-data"
+
+
+def test_grant_scopes_are_read_as_infra_passes_them_and_unset_stays_unknown() -> None:
+    assert Settings.from_env({}).grant_scopes is None
+    assert Settings.from_env({"PPMI_GRANT_SCOPES": "[]"}).grant_scopes == ()
+    lower_cased = GROUP.replace("resourceGroups", "resourcegroups")
+    passed = Settings.from_env({"PPMI_GRANT_SCOPES": f'["{lower_cased}"]'})
+    assert passed.grant_scopes == (GROUP,)  # the keyword as ARM writes it
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["rg-data", '{"scope": "x"}', "[1]", f'["{GROUP}/../.."]', f'["{GROUP}/"]', '["/subscriptions/x"]'],
+)
+def test_grant_scopes_that_are_not_a_list_of_canonical_scopes_are_refused_naming_the_variable(
+    value: str,
+) -> None:
+    with pytest.raises(ConfigurationError, match="PPMI_GRANT_SCOPES"):
+        Settings.from_env({"PPMI_GRANT_SCOPES": value})
+
+
 def test_endpoints_follow_the_cloud_and_honour_overrides() -> None:
     settings = Settings.from_env({"PPMI_GRAPH_ENDPOINT": "https://graph.example.test/"})
     assert settings.endpoints("china").arm == "https://management.chinacloudapi.cn"

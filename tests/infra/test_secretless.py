@@ -73,6 +73,9 @@ def test_app_settings_connect_with_the_apps_own_identity() -> None:
         == "Authorization=AAD;ClientId=${identityClientId}"
     )
     assert settings["PPMI_POLICY_FILE"] == "/home/site/wwwroot/${policyFileName}"
+    assert settings["PPMI_GRANT_SCOPES"] == {
+        "function": {"type": "string", "parameters": {"value_to_convert": "grantScopes"}}
+    }
     assert "AzureWebJobsStorage" not in settings
     assert "ServiceBusConnection" not in settings
 

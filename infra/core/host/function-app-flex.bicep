@@ -11,6 +11,8 @@ param deploymentContainerName string
 param applicationInsightsName string
 param serviceBusFullyQualifiedNamespace string
 param policyFileName string
+@description('Subscriptions and resource groups where the app may assign roles (the azd parameter PPMI_GRANT_SCOPES).')
+param grantScopes array = []
 param maximumInstanceCount int
 
 @description('Open the HTTP intake to inbound traffic; otherwise the main site denies all of it.')
@@ -77,6 +79,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZURE_CLIENT_ID', value: identityClientId }
         // The package is mounted at /home/site/wwwroot; the policy ships at its root.
         { name: 'PPMI_POLICY_FILE', value: '/home/site/wwwroot/${policyFileName}' }
+        // Where the deployment lets the app assign roles: ppmi also looks there for grants the policy dropped.
+        { name: 'PPMI_GRANT_SCOPES', value: string(grantScopes) }
       ]
     }
     functionAppConfig: {
