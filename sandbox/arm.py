@@ -33,6 +33,7 @@ from sandbox.arm_versions import (
 )
 from sandbox.errors import error_response
 from sandbox.exchanges import record as record_exchange
+from sandbox.keyvault import KeyVaults
 from sandbox.resource_groups import GROUP, ResourceGroups, group_missing
 from sandbox.roles import RoleAssignments
 from sandbox.routing import Call, Refusal, Route, StandIn
@@ -101,6 +102,7 @@ class Arm(StandIn):
         self.runtime = runtime
         self.roles = RoleAssignments(runtime)
         self.credentials = CredentialWrites(runtime)
+        self.vaults = KeyVaults(runtime)
         add = self.router.add
         add(
             "GET",
@@ -122,6 +124,7 @@ class Arm(StandIn):
             add(method, pattern, handler, "list" if pattern == FICS else "")
         self.roles.register(self.router)
         ResourceGroups(runtime).register(self.router)
+        self.vaults.register(self.router)
 
     def audiences(self, host: str) -> set[str] | None:
         return {"https://management.azure.com", "https://management.core.windows.net"}

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from sandbox.arm import Arm
 from sandbox.arm_credentials import fic_json
 from sandbox.dataverse_tables import dataverse_now
+from sandbox.keyvault import add_vault, vault_json
 from sandbox.roles import RoleAssignments
 from sandbox.runtime import Runtime
-from sandbox.state import Application, Environment, ResourceGroup, Row
+from sandbox.state import Application, Environment, ResourceGroup, Row, VaultEntry
 
 if TYPE_CHECKING:
     from sandbox.server import Sandbox
@@ -159,6 +160,23 @@ class ControlOperations:
         state.applications[application.object_id] = application
         return ApplicationInfo(application.object_id, application.app_id, application.service_principal_id)
 
+    def create_vault(
+        self, name: str, *, resource_group: str, rbac: bool | None, access_policies: list[dict[str, Any]]
+    ) -> str:
+        """A key vault an administrator made; `rbac` None leaves `enableRbacAuthorization` out of replies."""
+        entries = [
+            VaultEntry(
+                object_id=str(item["objectId"]),
+                tenant_id=str(item.get("tenantId") or self.runtime.state.tenant_id),
+                permissions={str(k): [str(v) for v in vs] for k, vs in dict(item["permissions"]).items()},
+                application_id=item.get("applicationId"),
+            )
+            for item in access_policies
+        ]
+        return add_vault(
+            self.runtime, name, resource_group=resource_group, rbac=rbac, entries=entries
+        ).resource_id
+
     def mint_token(
         self,
         resource: str,
@@ -201,9 +219,11 @@ class ControlOperations:
                     "displayName": a.display_name,
                     "servicePrincipalId": a.service_principal_id,
                     "federatedIdentityCredentials": [asdict(f) for f in a.fics.values()],
+                    "redirectUris": list(a.redirect_uris),
                 }
                 for a in state.applications.values()
             ],
+            "vaults": [vault_json(v) for v in state.vaults.values()],
             "environments": [
                 {
                     **asdict(self.environment_info(e)),
@@ -311,6 +331,21 @@ class SandboxControl:
 
     def create_application(self, display_name: str, *, app_id: str | None = None) -> ApplicationInfo:
         return self._sandbox.call_in_loop(lambda: self._ops.create_application(display_name, app_id=app_id))
+
+    def create_vault(
+        self,
+        name: str,
+        *,
+        resource_group: str = "rg-secrets",
+        rbac: bool | None = False,
+        access_policies: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """A key vault in the sandbox subscription; returns its resource ID."""
+        return self._sandbox.call_in_loop(
+            lambda: self._ops.create_vault(
+                name, resource_group=resource_group, rbac=rbac, access_policies=access_policies or []
+            )
+        )
 
     def mint_token(
         self,

@@ -47,6 +47,7 @@ class Control(StandIn):
         add("POST", r"/_sandbox/environments/(?P<env>[^/]+)/applicationusers", self.add_user)
         add("POST", r"/_sandbox/environments/(?P<env>[^/]+)/solutionimports", self.import_solution)
         add("POST", r"/_sandbox/applications", self.create_application)
+        add("POST", r"/_sandbox/vaults", self.create_vault)
         add("POST", r"/_sandbox/tokens", self.mint_token)
 
     @staticmethod
@@ -152,6 +153,21 @@ class Control(StandIn):
         body = await call.json_object()
         info = self.ops.create_application(str(body.get("displayName", "app")), app_id=body.get("appId"))
         return _json(asdict(info), 201)
+
+    async def create_vault(self, call: Call) -> web.StreamResponse:
+        body = await call.json_object()
+        try:
+            vault_id = self.ops.create_vault(
+                str(body["name"]),
+                resource_group=str(body.get("resourceGroup", "rg-secrets")),
+                rbac=body.get("enableRbacAuthorization"),
+                access_policies=list(body.get("accessPolicies") or []),
+            )
+        except (KeyError, TypeError, ValueError):
+            return self._problem(
+                400, "name is required; accessPolicies entries need objectId and permissions"
+            )
+        return _json({"id": vault_id}, 201)
 
     async def mint_token(self, call: Call) -> web.StreamResponse:
         body = await call.json_object()

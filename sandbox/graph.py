@@ -38,6 +38,7 @@ class Graph(StandIn):
         add = self.router.add
         add("GET", r"/(?:v1\.0|beta)/applications", self.list_applications, "list")
         add("GET", APP, self.get_application)
+        add("PATCH", APP, self.update_application)
         add(
             "GET",
             rf"/(?:v1\.0|beta)/servicePrincipals\(appId='(?P<appid>{GUID_TEXT})'\)",
@@ -145,13 +146,47 @@ class Graph(StandIn):
         application = self._application(call)
         if application is None:
             return self._app_missing(call)
-        return web.json_response(
-            {
-                "id": application.object_id,
-                "appId": application.app_id,
-                "displayName": application.display_name,
-            }
-        )
+        body: dict[str, Any] = {
+            "id": application.object_id,
+            "appId": application.app_id,
+            "displayName": application.display_name,
+            # contracts/graph/resources_webapplication.md
+            "web": {
+                "homePageUrl": None,
+                "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False},
+                "logoutUrl": None,
+                "redirectUris": list(application.redirect_uris),
+            },
+        }
+        selected = {name.strip() for name in call.query.get("$select", "").split(",") if name.strip()}
+        if selected:
+            body = {key: value for key, value in body.items() if key in selected or key == "id"}
+        return web.json_response(body)
+
+    async def update_application(self, call: Call) -> web.StreamResponse:
+        """PATCH /applications/{id} → 204 (contracts/graph/api_application-update.excerpt.md). The sandbox
+        models `web.redirectUris` and `displayName`; it refuses what it does not model, not ignores it."""
+        application = self._application(call)
+        if application is None:
+            return self._app_missing(call)
+        body = await call.json_object()
+        unmodelled = set(body) - {"web", "displayName"}
+        web_body = body.get("web", {})
+        if unmodelled or not isinstance(web_body, dict) or set(web_body) - {"redirectUris"}:
+            return graph_error(
+                400, "Request_BadRequest", "The sandbox models web.redirectUris and displayName."
+            )
+        if "redirectUris" in web_body:
+            problem = redirect_uris_problem(web_body["redirectUris"])
+            if problem is not None:
+                return graph_error(400, "Request_BadRequest", problem)
+            busy = await self._hold(application)
+            if busy is not None:
+                return busy
+            application.redirect_uris = list(web_body["redirectUris"])
+        if isinstance(body.get("displayName"), str):
+            application.display_name = body["displayName"]
+        return web.Response(status=204)
 
     async def list_fics(self, call: Call) -> web.StreamResponse:
         application = self._application(call)
@@ -266,3 +301,24 @@ class Graph(StandIn):
             return busy
         application.fics.pop(fic.name.lower(), None)
         return web.Response(status=204)
+
+
+MAX_REDIRECT_URIS = 256  # single-tenant apps (contracts/graph/entra_reply-url.restrictions.excerpt.md)
+MAX_REDIRECT_URI_LENGTH = 256
+REDIRECT_URI_FORBIDDEN = frozenset("!$'(),;")
+
+
+def redirect_uris_problem(uris: Any) -> str | None:
+    """What Entra's redirect URI rules refuse (contracts/graph/entra_reply-url.restrictions.excerpt.md); the
+    status and message are the sandbox's choice (UNCONFIRMED)."""
+    if not isinstance(uris, list) or not all(isinstance(uri, str) for uri in uris):
+        return "web.redirectUris must be a list of strings."
+    if len(uris) > MAX_REDIRECT_URIS:
+        return f"An application holds at most {MAX_REDIRECT_URIS} redirect URIs."
+    for uri in uris:
+        local = uri.startswith(("http://localhost", "http://127.0.0.1"))
+        if not (uri.startswith("https://") or local):
+            return f"The redirect URI '{uri}' must use https."
+        if len(uri) > MAX_REDIRECT_URI_LENGTH or REDIRECT_URI_FORBIDDEN & set(uri):
+            return f"The redirect URI '{uri}' is longer than 256 characters or holds ! $ ' ( ) , or ;."
+    return None

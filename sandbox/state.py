@@ -118,6 +118,35 @@ class Application:
     service_principal_id: str
     fics: dict[str, FederatedCredential] = field(default_factory=dict)
     busy_until: float = 0.0
+    redirect_uris: list[str] = field(default_factory=list)  # web.redirectUris
+
+
+@dataclass
+class VaultEntry:
+    """One access policy entry; permission values kept as they were written, per category."""
+
+    object_id: str
+    tenant_id: str
+    permissions: dict[str, list[str]]
+    application_id: str | None = None
+
+
+@dataclass
+class Vault:
+    subscription_id: str
+    resource_group: str
+    name: str
+    location: str
+    tenant_id: str
+    rbac: bool | None  # enableRbacAuthorization; None: the property is left out of replies
+    entries: list[VaultEntry] = field(default_factory=list)
+
+    @property
+    def resource_id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.KeyVault/vaults/{self.name}"
+        )
 
 
 @dataclass
@@ -190,6 +219,7 @@ class SandboxState:
         self.identities: dict[str, Identity] = {}
         self.role_assignments: dict[str, RoleAssignment] = {}
         self.applications: dict[str, Application] = {}
+        self.vaults: dict[str, Vault] = {}  # by lower-case resource ID
         self.environments: dict[str, Environment] = {}
         self.telemetry: list[TelemetryEnvelope] = []
         self.exchanges: list[Exchange] = []

@@ -11,9 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -35,11 +33,13 @@ from shared.fic import (
     load_certificate,
 )
 from shared.policy_checks import dataverse_suffix_problem, signer_capacity_problem, signer_warnings
+from shared.policy_connectors import ConnectorSettings
 from shared.policy_document import PolicyError as _PolicyError
 from shared.policy_document import read_policy_document
+from shared.policy_fields import Guid, PolicyModel, invalid
+from shared.policy_key_vaults import KeyVaultAccessPolicy, duplicate_vault_problem
 from shared.role_grants import ScopeError, check_scope, refused_role_reason
 
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
 _RESOURCE_GROUP = re.compile(r"[-\w._()]{0,89}[-\w_()]", re.ASCII)
 _LOCATION = re.compile(r"[a-z0-9]{2,40}", re.ASCII)
 _PATH_LIKE = re.compile(r"[A-Za-z0-9 ._/()\-]{1,200}", re.ASCII)
@@ -74,14 +74,7 @@ RETIRED_CLOUDS = {
 PolicyError = _PolicyError  # raised by every policy check; defined with the document reader
 
 
-def _fail(message: str) -> PydanticCustomError:
-    return PydanticCustomError("invalid_value", message)
-
-
-def _guid(value: str) -> str:
-    if not _GUID.fullmatch(value):
-        raise _fail("must be a GUID such as 00000000-0000-0000-0000-000000000000")
-    return value.lower()
+_fail = invalid
 
 
 def _pattern(regex: re.Pattern[str], hint: str) -> AfterValidator:
@@ -115,7 +108,6 @@ def _grantable_role(value: str) -> str:
     return value
 
 
-Guid = Annotated[str, AfterValidator(_guid)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 ShortName = Annotated[
     str, _pattern(_NAME_PREFIX, "must be 1-40 letters, digits, '-' or '_', not starting with '-'")
@@ -133,10 +125,6 @@ def _current_cloud(value: object) -> object:
     if retired is not None:
         raise _fail(retired)
     return value
-
-
-class PolicyModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
 class PoolSettings(PolicyModel):
@@ -295,6 +283,8 @@ class Policy(PolicyModel):
     identity: IdentitySettings
     trusted_signers: list[TrustedSigner] = Field(default_factory=list)
     role_grants: list[RoleGrant] = Field(default_factory=list)
+    key_vault_access_policies: list[KeyVaultAccessPolicy] = Field(default_factory=list)
+    connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
     environments: EnvironmentScope = Field(default_factory=EnvironmentScope)
     dataverse_host_suffixes: list[Annotated[str, Field(min_length=3, max_length=253)]] | None = None
     manage_application_user: bool = False
@@ -316,6 +306,9 @@ class Policy(PolicyModel):
             )
             if problem is not None:
                 raise PydanticCustomError("bad_suffix", f"dataverseHostSuffixes[{index}] {problem}")
+        problem = duplicate_vault_problem(self.key_vault_access_policies)
+        if problem is not None:
+            raise PydanticCustomError("bad_vault", f"keyVaultAccessPolicies{problem}")
         return self
 
     def warnings(self, now: datetime | None = None) -> list[str]:

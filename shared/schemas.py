@@ -96,6 +96,16 @@ _VALIDATOR_RULES: dict[str, JsonSchemaValue] = {
         "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
         **_NO_CONTROL,
     },
+    "shared.events._fields.check_connector_id": {
+        "description": "The custom connector's name or ID as Power Platform shows it.",
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        **_NO_CONTROL,
+    },
+    "shared.events._fields.check_https_url": {
+        "description": "An https:// URL of visible ASCII, without spaces.",
+        "pattern": "^https://[!-~]+$",
+        **_NO_CONTROL,
+    },
     "shared.events._models.CertificateReference._one_form": _CERTIFICATE_FORMS,
 }
 

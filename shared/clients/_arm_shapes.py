@@ -60,6 +60,7 @@ class StoredCredential:
     issuer: str
     subject: str
     audiences: tuple[str, ...]
+    description: str | None = None  # Graph only: ppmi notes there which connector a FIC serves
 
     def holds(self, credential: FederatedCredential) -> bool:
         return (self.issuer, self.subject, self.audiences) == (
@@ -103,6 +104,7 @@ def credential_from(item: Mapping[str, Any]) -> StoredCredential:
         issuer=_text(values.get("issuer")),
         subject=_text(values.get("subject")),
         audiences=tuple(str(a) for a in audiences if a is not None),
+        description=values.get("description") if isinstance(values.get("description"), str) else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote
 
 from shared.clients._paging import paged_items
@@ -10,7 +11,8 @@ from shared.errors import ResourceNotFoundError
 from shared.fic import FederatedCredential
 from shared.http import Call, HttpClient, PaceKey
 
-_FICS = "/v1.0/applications/{objectId}/federatedIdentityCredentials"
+_APPLICATION = "/v1.0/applications/{objectId}"
+_FICS = _APPLICATION + "/federatedIdentityCredentials"
 # GET, PATCH (update) and DELETE address a FIC by ID or name as a path segment (contracts/graph/
 # api_federatedidentitycredential-get.md, -update.md, -delete.md); `(name='…')` is documented only for the
 # upsert (contracts/graph/api_federatedidentitycredential-upsert.md).
@@ -68,17 +70,24 @@ class GraphClient:
         return credential_from(body)
 
     async def upsert_federated_credential(
-        self, application_object_id: str, name: str, credential: FederatedCredential
+        self,
+        application_object_id: str,
+        name: str,
+        credential: FederatedCredential,
+        *,
+        description: str | None = None,
     ) -> bool:
         """PATCH by name creates or updates; True when created (201).
 
         Graph only creates with `Prefer: create-if-missing`; without it a missing FIC is a 404.
         """
-        body = {
+        body: dict[str, object] = {
             "issuer": credential.issuer,
             "subject": credential.subject,
             "audiences": [credential.audience],
         }
+        if description is not None:
+            body["description"] = description
         call = self._call(
             "PATCH",
             _FIC_UPSERT.format(objectId=application_object_id, name=quote(name.replace("'", "''"), safe="")),
@@ -102,3 +111,28 @@ class GraphClient:
         except ResourceNotFoundError:
             return False
         return True
+
+    # -- the application's web redirect URIs ------------------------------------------------------------
+
+    async def get_web_redirect_uris(self, application_object_id: str) -> list[str] | None:
+        """`web.redirectUris` (contracts/graph/resources_webapplication.md); None without such an app."""
+        path = _APPLICATION.format(objectId=application_object_id)
+        call = self._call("GET", path, _APPLICATION)
+        call = replace(call, url=call.url + "?$select=id,web")
+        try:
+            response = await self._http.send(call)
+        except ResourceNotFoundError:
+            return None
+        web = response.json().get("web") or {}
+        return [str(uri) for uri in web.get("redirectUris") or () if isinstance(uri, str)]
+
+    async def set_web_redirect_uris(self, application_object_id: str, uris: list[str]) -> None:
+        """PATCH the whole list (contracts/graph/api_application-update.excerpt.md: 204 No Content)."""
+        call = self._call(
+            "PATCH",
+            _APPLICATION.format(objectId=application_object_id),
+            _APPLICATION,
+            json={"web": {"redirectUris": uris}},
+            pace=(PaceKey("graph-writes-per-application", application_object_id),),
+        )
+        await self._http.send(call)

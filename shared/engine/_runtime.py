@@ -12,6 +12,7 @@ from shared.clients.arm import ArmClient
 from shared.clients.dataverse import DataverseClient
 from shared.clients.environments import EnvironmentsClient
 from shared.clients.graph import GraphClient
+from shared.clients.keyvault import KeyVaultClient
 from shared.engine._held import HeldArm
 from shared.http import (
     DEFAULT_RATES,
@@ -39,6 +40,7 @@ class Runtime:
     http: HttpClient
     arm: ArmClient
     graph: GraphClient
+    keyvault: KeyVaultClient
     environments: EnvironmentsClient
     service_application_id: str | None  # the service's own client ID, made an application user when asked
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -122,6 +124,7 @@ async def open_runtime(
             http=http,
             arm=ArmClient(http, endpoints.arm),
             graph=GraphClient(http, endpoints.graph),
+            keyvault=KeyVaultClient(http, endpoints.arm),
             environments=EnvironmentsClient(
                 http, endpoints.powerplatform, endpoints.bap, bap_audience=endpoints.bap_audience
             ),

@@ -35,6 +35,7 @@ _NO_CONTROL = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]*")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 _SHA1 = re.compile(r"[0-9a-fA-F]{40}", re.ASCII)
 _NAME_START = re.compile(r"(?:[A-Za-z][A-Za-z0-9]*|OID\.[0-9]+(?:\.[0-9]+)+)=", re.ASCII)
+_CONNECTOR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
 _TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}", re.ASCII)
 
 
@@ -128,6 +129,21 @@ def check_base64_der(value: str) -> str:
     return value
 
 
+def check_connector_id(value: str) -> str:
+    if not _CONNECTOR_ID.fullmatch(value):
+        raise _fail(
+            "must be the connector's name or ID as Power Platform shows it: letters, digits, '_', '.' and "
+            f"'-', starting with a letter or digit; got {shown(value)}"
+        )
+    return value
+
+
+def check_https_url(value: str) -> str:
+    if not _VISIBLE_ASCII.fullmatch(value) or not value.startswith("https://"):
+        raise _fail(f"must be an https:// URL of visible ASCII, without spaces; got {shown(value)}")
+    return value
+
+
 def check_traceparent(value: str) -> str:
     if not _TRACEPARENT.fullmatch(value):
         raise _fail("must be a W3C traceparent such as '00-<32 hex>-<16 hex>-01'")
@@ -156,3 +172,9 @@ Base64Der = Annotated[
     str, Field(min_length=4, max_length=MAX_DER_BASE64_LENGTH), AfterValidator(check_base64_der)
 ]
 TraceParent = Annotated[str, AfterValidator(check_traceparent)]
+# Entra caps FIC values at 600 characters (contracts/graph/entra_federated-credential-configuration-
+# considerations.md) and redirect URIs at 256 (contracts/graph/entra_reply-url.restrictions.excerpt.md).
+ConnectorId = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(check_connector_id)]
+FicIssuer = Annotated[str, Field(min_length=1, max_length=600), AfterValidator(check_https_url)]
+FicSubject = Annotated[str, Field(min_length=1, max_length=600), AfterValidator(check_visible_ascii)]
+RedirectUrl = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(check_https_url)]

@@ -11,10 +11,14 @@ from pydantic_core import PydanticCustomError
 
 from shared.events._fields import (
     Base64Der,
+    ConnectorId,
     DotNetName,
     EnvironmentId,
     EventId,
+    FicIssuer,
+    FicSubject,
     Guid,
+    RedirectUrl,
     ReplySession,
     Sha1Hex,
     Sha256Hex,
@@ -97,6 +101,21 @@ class PluginPackageData(EventData):
     certificate: CertificateReference
 
 
+class ConnectorDeletedData(EventData):
+    """A custom connector gone: ppmi removes its FIC (and the redirect URI ppmi added) from the app."""
+
+    connector_id: ConnectorId
+    application_id: Guid  # the app registration's application (client) ID
+
+
+class ConnectorData(ConnectorDeletedData):
+    """A custom connector with managed identity authentication, as Power Platform shows it to the maker."""
+
+    issuer: FicIssuer
+    subject: FicSubject
+    redirect_url: RedirectUrl | None = None
+
+
 class IdentityUpgradeData(EventData):
     target_version: Literal[2] = 2
     revert: bool = False
@@ -167,6 +186,16 @@ class IdentityUpgradeEvent(Event):
     data: IdentityUpgradeData
 
 
+class ConnectorRegisteredEvent(Event):
+    type: Literal["ppmi.connector.registered"]
+    data: ConnectorData
+
+
+class ConnectorDeletedEvent(Event):
+    type: Literal["ppmi.connector.deleted"]
+    data: ConnectorDeletedData
+
+
 EVENT_MODELS: dict[str, type[Event]] = {
     "ppmi.environment.created": EnvironmentCreatedEvent,
     "ppmi.environment.reconcile": EnvironmentReconcileEvent,
@@ -174,5 +203,7 @@ EVENT_MODELS: dict[str, type[Event]] = {
     "ppmi.pluginassembly.registered": PluginAssemblyRegisteredEvent,
     "ppmi.pluginpackage.registered": PluginPackageRegisteredEvent,
     "ppmi.identity.upgrade": IdentityUpgradeEvent,
+    "ppmi.connector.registered": ConnectorRegisteredEvent,
+    "ppmi.connector.deleted": ConnectorDeletedEvent,
 }
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_MODELS)

@@ -16,6 +16,7 @@ from shared.fic._values import (
     federated_credential_name,
     issuer_for,
     legacy_issuer,
+    subject_prefix_for,
 )
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "legacy_issuer",
     "load_certificate",
     "render_name",
+    "subject_prefix_for",
 ]

@@ -101,6 +101,11 @@ def audience_for(cloud: Cloud) -> str:
     return _CLOUDS[cloud].audience
 
 
+def subject_prefix_for(cloud: Cloud) -> str:
+    """`/eid1/c/{pub|usg|chn}`: how every subject Power Platform presents in that cloud begins."""
+    return _CLOUDS[cloud].subject_prefix
+
+
 def issuer_for(tenant_id: str, cloud: Cloud = Cloud.PUBLIC) -> str:
     """The issuer of format versions 1 and 2: the tenant's Entra v2.0 endpoint in that cloud."""
     return f"https://{_CLOUDS[cloud].issuer_host}/{UUID(tenant_id)}/v2.0"
