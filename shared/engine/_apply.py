@@ -8,10 +8,12 @@ from typing import Any
 
 from shared.clients.arm import IdentityAddress, ManagedIdentity
 from shared.clients.dataverse import DataverseClient
+from shared.engine._apply_access import describe_access, run_access
 from shared.engine._guards import still_owned, still_ppmi_assignment
 from shared.engine._model import (
     Action,
     AddApplicationUser,
+    AddRedirectUri,
     BindComponent,
     CreateRow,
     DeleteCredential,
@@ -19,9 +21,12 @@ from shared.engine._model import (
     DeleteRow,
     EnsureIdentity,
     Grant,
+    GrantVaultAccess,
     IdentityTarget,
     PutCredential,
+    RemoveRedirectUri,
     Revoke,
+    RevokeVaultAccess,
     Skip,
     TagIdentity,
     Unchanged,
@@ -84,6 +89,8 @@ def describe(action: Action) -> Change:  # noqa: PLR0911, PLR0912 - one arm per 
             return Change("verify-subject", f"{kind} {component_id}", "check", f"{expected} vs {actual}")
         case VerifyRow(row_id, version):
             return Change("verify-row", row_id, "check", f"version {version}")
+        case AddRedirectUri() | RemoveRedirectUri() | GrantVaultAccess() | RevokeVaultAccess():
+            return Change(*describe_access(action))
     raise AssertionError(f"unknown action {action!r}")  # pragma: no cover - the match is exhaustive
 
 
@@ -126,14 +133,14 @@ async def _run(  # noqa: PLR0912 - one arm per action type reads best
             pass  # identities are ensured by `ensure_identity`, whose reply the later steps need
         case TagIdentity(target, tags):
             await runtime.arm.update_identity_tags(_address(target), tags)
-        case PutCredential(target, name, credential, _):
+        case PutCredential(target, name, credential, _, description):
             if target.address is not None:
                 created = await runtime.arm.create_or_update_federated_credential(
                     target.address, name, credential
                 )
             else:
                 created = await runtime.graph.upsert_federated_credential(
-                    str(target.application_object_id), name, credential
+                    str(target.application_object_id), name, credential, description=description
                 )
             outcome = "created" if created else "updated"
         case DeleteCredential(target, name):
@@ -184,6 +191,8 @@ async def _run(  # noqa: PLR0912 - one arm per action type reads best
             if row is None or row.version != version:
                 found = "missing" if row is None else f"version {row.version}"
                 raise PermanentError(f"managedidentity {row_id} should be version {version} but is {found}")
+        case AddRedirectUri() | RemoveRedirectUri() | GrantVaultAccess() | RevokeVaultAccess():
+            outcome = await run_access(action, runtime, outcome)
     return outcome
 
 

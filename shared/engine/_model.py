@@ -9,6 +9,7 @@ from typing import Any
 from shared.clients.arm import IdentityAddress, RoleAssignment, StoredCredential
 from shared.clients.dataverse import Component, ComponentKind, ManagedIdentityRow
 from shared.clients.environments import EnvironmentInfo
+from shared.clients.keyvault import AccessPolicy
 from shared.fic import FederatedCredential
 
 
@@ -143,6 +144,7 @@ class PutCredential:
     name: str
     credential: FederatedCredential
     create: bool
+    description: str | None = None  # app registrations only: ppmi's note of whose FIC it is
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,38 @@ class VerifyRow:
     version: int
 
 
+@dataclass(frozen=True)
+class AddRedirectUri:
+    """Add one URI to the app registration's web redirect URIs, leaving the others as they are."""
+
+    application_object_id: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class RemoveRedirectUri:
+    application_object_id: str
+    uri: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class GrantVaultAccess:
+    """`accessPolicies/add`: merge `entry`'s permissions into the principal's entry (creating it)."""
+
+    vault_id: str
+    entry: AccessPolicy
+
+
+@dataclass(frozen=True)
+class RevokeVaultAccess:
+    """`accessPolicies/remove` of `entry`'s permissions, spelled as the vault holds them; checked after."""
+
+    vault_id: str
+    entry: AccessPolicy
+    reason: str | None = None
+
+
 Action = (
     Unchanged
     | Skip
@@ -238,4 +272,8 @@ Action = (
     | AddApplicationUser
     | VerifySubject
     | VerifyRow
+    | AddRedirectUri
+    | RemoveRedirectUri
+    | GrantVaultAccess
+    | RevokeVaultAccess
 )

@@ -11,6 +11,7 @@ from typing import Literal
 from shared.clients.dataverse import ComponentKind, DataverseClient, ManagedIdentityRow, dataverse_origin
 from shared.clients.environments import Readiness
 from shared.engine._apply import apply, ensure_identity
+from shared.engine._connectors import converge_connector, enrich_connector
 from shared.engine._desired import credentials_for, grants_for, resolved, row_id_for, row_values
 from shared.engine._grants import environment_grants, stale_grants
 from shared.engine._held import HeldArm
@@ -35,6 +36,7 @@ from shared.engine._rebind import SUBJECT_VERSION, owned_row_ids, plan_rebind, s
 from shared.engine._runtime import Runtime
 from shared.engine._tenancy import check_environment_tenant, check_identity_tenant
 from shared.engine._upgrade import switch_format
+from shared.engine._vault_access import add_vault_teardown, plan_vault_access
 from shared.errors import (
     InvalidInputError,
     MissingResourceGroup,
@@ -43,6 +45,8 @@ from shared.errors import (
     TransientError,
 )
 from shared.events import (
+    ConnectorDeletedEvent,
+    ConnectorRegisteredEvent,
     EnvironmentDeletedEvent,
     Event,
     IdentityUpgradeEvent,
@@ -65,6 +69,8 @@ class Report:
 
 async def enrich(event: Event, runtime: Runtime) -> Enrichment:
     """Check the environment against the environments API and the policy; the event's word is not enough."""
+    if isinstance(event, ConnectorRegisteredEvent | ConnectorDeletedEvent):
+        return await enrich_connector(event, runtime)
     policy = runtime.policy
     environment_id = event.data.environment_id
     key = identity_key(environment_id, policy)
@@ -129,7 +135,8 @@ async def process(event: Event, runtime: Runtime) -> Report:
     runtime = runtime.held()
     try:
         enrichment = await enrich(event, runtime)
-        async with _event_lock(runtime, enrichment, in_batch=in_batch):
+        connector = isinstance(event, ConnectorRegisteredEvent | ConnectorDeletedEvent)
+        async with _event_lock(runtime, enrichment, in_batch=in_batch, connector=connector):
             await converge(event, enrichment, runtime, into=steps, write=True)
     except InvalidInputError as error:
         return Report("rejected", error.reason, steps)
@@ -140,14 +147,15 @@ async def process(event: Event, runtime: Runtime) -> Report:
     return Report("succeeded", None, steps)
 
 
-def _event_lock(runtime: Runtime, enrichment: Enrichment, *, in_batch: bool) -> asyncio.Lock:
+def _event_lock(runtime: Runtime, enrichment: Enrichment, *, in_batch: bool, connector: bool) -> asyncio.Lock:
     """One event at a time per identity key, except for a pool's batch: there the environment is the unit.
 
     A batch's events share one held view, which serialises writes per shard and hands out each slot once
     (its ledger counts what it placed), so a pool's shards are written side by side and only one
     environment's own events need ordering. Events processed alone have a view each: one at a time.
+    Connector events write to an app registration other environments' connectors share: one at a time.
     """
-    if in_batch and runtime.policy.identity.strategy == "shared-pool":
+    if in_batch and runtime.policy.identity.strategy == "shared-pool" and not connector:
         return runtime.lock(f"environment:{enrichment.environment_id.lower()}")
     return runtime.identity_lock(enrichment.identity_key)
 
@@ -156,6 +164,11 @@ async def converge(
     event: Event, enrichment: Enrichment, runtime: Runtime, *, into: list[StepResult], write: bool
 ) -> list[Action]:
     """Plan (and with `write`, apply) what the event asks for; returns every planned action."""
+    if isinstance(event, ConnectorRegisteredEvent | ConnectorDeletedEvent):
+        actions = await converge_connector(event, runtime)
+        if write:
+            await apply(actions, runtime, None, into)
+        return actions
     if isinstance(event, EnvironmentDeletedEvent):
         return await _remove(enrichment, runtime, into=into, write=write)
     if isinstance(event, IdentityUpgradeEvent):
@@ -233,6 +246,8 @@ async def _provision(
         wanted = {grant.name.lower() for grant in desired.grants}
         shared = not placement.target.dedicated
         planned.extend(await stale_grants(runtime, identity.principal_id, wanted=wanted, shared=shared))
+    if component is None:  # and converge the identity's key vault access policies
+        planned.extend(await plan_vault_access(runtime, identity))
     if component is None:  # environment events also repair bindings a solution import dropped
         found = await survey_components(
             dataverse,
@@ -377,6 +392,7 @@ async def _remove(
         principal_id=identity.principal_id or "",
     )
     actions.extend(unseen)
+    await add_vault_teardown(runtime, identity, actions, owned=owned)
     if dataverse is None:
         actions.insert(
             0, Skip("managed-identity-row", environment_id, "the environment no longer has Dataverse")

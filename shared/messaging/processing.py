@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from shared.engine import Runtime, enrich, identity_key, process
+from shared.engine import Runtime, enrich, process
 from shared.errors import InvalidInputError, PermanentError, TransientError
 from shared.events import Event, EventValidationError, parse_event
 from shared.messaging.config import MessagingSettings
@@ -35,8 +35,8 @@ async def route_event(
     """Validate and enrich an intake event, then forward it to the work queue under its identity's session."""
 
     async def decide(message: IncomingMessage, event: Event) -> Disposition:
-        await enrich(event, runtime)
-        return forward_to_work(message, event, identity_key(event.data.environment_id, runtime.policy))
+        enrichment = await enrich(event, runtime)
+        return forward_to_work(message, event, enrichment.identity_key)
 
     return await _handle(message, settings, now, decide)
 
