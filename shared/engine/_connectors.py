@@ -8,7 +8,7 @@ note is ever changed or deleted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from shared.clients.arm import StoredCredential
 from shared.connector_credentials import (
@@ -140,10 +140,9 @@ def _registration(
             "registration under connectors.applications"
         )
     uri = data.redirect_url or (before.redirect_uri if before is not None else None)
-    kept = before is not None and before.redirect_uri == uri and before.redirect_added
-    note = ConnectorNote(
-        data.environment_id, data.connector_id, uri, uri is not None and (kept or uri not in uris)
-    )
+    # ppmi's if ppmi adds it now, or added it for this or another connector (then the last one removes it)
+    added = uri is not None and (uri not in uris or uri in _added_by_ppmi(present.values()))
+    note = ConnectorNote(data.environment_id, data.connector_id, uri, added)
     actions: list[Action] = []
     if before is not None and before.redirect_added and before.redirect_uri not in (None, uri):
         actions.extend(
@@ -174,6 +173,13 @@ def _removal(
         actions.extend(_release(target, note.redirect_uri, name, present, "the connector was deleted"))
     actions.append(DeleteCredential(target, name, "the connector was deleted"))
     return actions
+
+
+def _added_by_ppmi(credentials: Iterable[StoredCredential]) -> set[str]:
+    notes = (ConnectorNote.read(credential.description) for credential in credentials)
+    return {
+        note.redirect_uri for note in notes if note is not None and note.redirect_added and note.redirect_uri
+    }
 
 
 def _release(

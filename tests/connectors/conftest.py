@@ -24,10 +24,13 @@ REDIRECT = "https://global.consent.azure-apim.net/redirect/cr7f1-5fcontoso-20wea
 CONNECTOR_APP = "7a2d4c1e-9b3f-4e6a-8d5c-2f1e0b9a8c7d"
 
 
-def connector_subject(tenant_id: str, connector_id: str, *, cloud_code: str = "pub") -> str:
+def connector_subject(
+    tenant_id: str, connector_id: str, *, environment_id: str = "", cloud_code: str = "pub"
+) -> str:
+    """Each connector in each environment has its own subject; only the opening is checked (UNCONFIRMED)."""
     return (
         f"/eid1/c/{cloud_code}/t/{encode_guid(tenant_id)}/a/{encode_guid(CONNECTOR_APP)}"
-        f"/weu-001_{connector_id}-4f2a9c-81d0e3"
+        f"/weu-001_{connector_id}-{environment_id[:6]}-81d0e3"
     )
 
 
@@ -50,7 +53,7 @@ def connector_event(
     if kind == "registered":
         data |= {
             "issuer": f"https://login.microsoftonline.com/{tenant}/v2.0",
-            "subject": connector_subject(tenant, connector_id),
+            "subject": connector_subject(tenant, connector_id, environment_id=environment_id),
             "redirectUrl": REDIRECT,
         }
     data |= overrides
@@ -85,8 +88,23 @@ async def connector_runtime(sandbox: Sandbox, connector_policy: Policy) -> Async
         yield opened
 
 
+async def add_hand_made_fics(sandbox: Sandbox, application: ApplicationInfo, count: int) -> None:
+    """FICs someone else put on the app (a deployment pipeline's), straight through Graph."""
+    graph = "https://graph.microsoft.com"
+    async with sandbox.async_client(graph, base_url=graph) as client:
+        for number in range(count):
+            body = {
+                "name": f"github-deploy-{number}",
+                "issuer": "https://token.actions.githubusercontent.com",
+                "subject": f"repo:contoso/connectors:environment:stage-{number}",
+                "audiences": ["api://AzureADTokenExchange"],
+            }
+            reply = await client.post(
+                f"/v1.0/applications/{application.object_id}/federatedIdentityCredentials", json=body
+            )
+            reply.raise_for_status()
+
+
 def application_state(sandbox: Sandbox, application: ApplicationInfo) -> dict[str, Any]:
     (found,) = [a for a in sandbox.control.dump()["applications"] if a["objectId"] == application.object_id]
     return dict(found)
-
-
