@@ -47,5 +47,18 @@ def sample(event_type: str) -> dict[str, Any]:
             },
         },
         "ppmi.identity.upgrade": {"environmentId": ENVIRONMENT, "targetVersion": 2, "revert": False},
+        "ppmi.connector.registered": {
+            "environmentId": ENVIRONMENT,
+            "connectorId": "shared_contoso-5fweather",
+            "applicationId": "3b676527-d646-4775-971c-3df4e00b251b",
+            "issuer": "https://login.microsoftonline.com/7f2c1900-9fd4-4b89-91d3-79a649996f0a/v2.0",
+            "subject": "/eid1/c/pub/t/ABksf9SfiUuR03mmSZlvCg/a/Hkwtej-bak6NXC8eC5qMfQ/weu-001_weather",
+            "redirectUrl": "https://global.consent.azure-apim.net/redirect/weather",
+        },
+        "ppmi.connector.deleted": {
+            "environmentId": ENVIRONMENT,
+            "connectorId": "shared_contoso-5fweather",
+            "applicationId": "3b676527-d646-4775-971c-3df4e00b251b",
+        },
     }
     return copy.deepcopy(envelope(event_type, data[event_type]))
