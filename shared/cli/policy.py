@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from shared.cli.policy_vaults import vault_mode_warnings
 from shared.deployment import DeploymentParameters, ScopeError, deployment_parameters, drift, summary
 from shared.policy import PolicyError, load_policy
 
@@ -23,6 +24,8 @@ examples:
   ppmi policy validate
   # another file, as JSON for a pipeline
   ppmi policy validate policies/prod.yaml --output json
+  # also read the key vaults it names (Azure sign-in needed) and warn where a vault ignores what it grants
+  ppmi policy validate --check-vaults
 
 The policy is loaded exactly as the service loads it at start-up, certificates included.
 exit codes: {EXIT_VALID} valid, {EXIT_INVALID} invalid (the offending key is named),
@@ -66,6 +69,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     validate.add_argument("file", nargs="?", type=Path, metavar="FILE", help=file_help)
     validate.add_argument("--output", choices=("text", "json"), default="text")
+    validate.add_argument(
+        "--check-vaults",
+        action="store_true",
+        help="read the key vaults the policy names: warn when a role grant targets a vault that uses access "
+        "policies, or an access policy one that uses Azure RBAC",
+    )
     validate.set_defaults(func=_validate)
 
     parameters = commands.add_parser(
@@ -121,6 +130,7 @@ def _validate(args: argparse.Namespace) -> int:
         else:
             print(f"invalid: {error}")
         return EXIT_INVALID
+    warnings = policy.warnings() + (vault_mode_warnings(policy) if args.check_vaults else [])
     if args.output == "json":
         print(
             json.dumps(
@@ -131,13 +141,13 @@ def _validate(args: argparse.Namespace) -> int:
                     "trustedSigners": len(policy.trusted_signers),
                     "roleGrants": len(policy.role_grants),
                     "cloud": policy.cloud.value,
-                    "warnings": policy.warnings(),
+                    "warnings": warnings,
                 }
             )
         )
     else:
         print(f"valid: {path}: {summary(policy)}")
-        for warning in policy.warnings():
+        for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
     return EXIT_VALID
 

@@ -29,6 +29,11 @@ examples:
   # after importing a solution: bind the package, FIC for its signer
   ppmi publish ppmi.pluginpackage.registered --environment-id 5f1c3a2e-... \\
       --plugin-package-id 0d2e... --certificate build/signing.cer --wait --timeout 600
+  # a custom connector with managed identity: the issuer, subject and redirect URL its details page shows
+  ppmi publish ppmi.connector.registered --environment-id 5f1c3a2e-... \
+      --connector-id shared_contoso-5fweather --application-id 3b676527-... \
+      --issuer https://login.microsoftonline.com/<tenant>/v2.0 --subject "/eid1/c/pub/t/.../a/.../..." \
+      --redirect-url https://global.consent.azure-apim.net/redirect/... --wait
 
 exit codes: {EXIT_SUCCEEDED} sent (with --wait: succeeded), {EXIT_INVALID} invalid event or settings,
   {EXIT_FAILED} failed, {EXIT_REJECTED} rejected, {EXIT_TIMEOUT} no result within --timeout.
@@ -54,6 +59,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--issuer-name", help=".NET-rendered issuer DN (CA-issued signer by name)")
     parser.add_argument("--subject-name", help=".NET-rendered subject DN (CA-issued signer by name)")
     parser.add_argument("--revert", action="store_true", help="for ppmi.identity.upgrade: go back")
+    parser.add_argument("--connector-id", help="for ppmi.connector.*: the custom connector's name or ID")
+    parser.add_argument(
+        "--application-id", help="for ppmi.connector.*: its app registration's application ID"
+    )
+    parser.add_argument("--issuer", help="for ppmi.connector.registered: the issuer the connector shows")
+    parser.add_argument("--subject", help="for ppmi.connector.registered: the subject the connector shows")
+    parser.add_argument("--redirect-url", help="for ppmi.connector.registered: its redirect URL (optional)")
     parser.add_argument("--source", default="/ppmi/cli", help="CloudEvents source (default /ppmi/cli)")
     parser.add_argument(
         "--id", help="event ID (default: a new UUID); re-using one makes re-publishing a no-op"
@@ -104,6 +116,14 @@ def _data(args: argparse.Namespace) -> dict[str, Any]:
         data["certificate"] = reference
     if args.type == "ppmi.identity.upgrade":
         data.update(targetVersion=2, revert=args.revert)
+    connector = {
+        "connectorId": args.connector_id,
+        "applicationId": args.application_id,
+        "issuer": args.issuer,
+        "subject": args.subject,
+        "redirectUrl": args.redirect_url,
+    }
+    data.update({key: value for key, value in connector.items() if value is not None})
     return data
 
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 from uuid import UUID
 
-from shared.diagnosis import ComponentTarget, Report, render_text, verify
+from shared.cli.verify_connector import (
+    CONNECTOR_EXAMPLE,
+    add_connector_arguments,
+    connector_requested,
+    missing_connector_option,
+    print_report,
+    run_connector_verify,
+)
+from shared.diagnosis import ComponentTarget, Report, verify
 from shared.engine import open_runtime
 from shared.errors import PpmiError
 from shared.fic import CertificateError, Signer, load_certificate
@@ -29,10 +36,14 @@ examples:
   # an assembly signed with a given certificate, as JSON for a pipeline
   ppmi verify --environment-id 5f1c3a2e-... --plugin-assembly-id 9a1b... \\
       --certificate signing.cer --output json
+{CONNECTOR_EXAMPLE}
 
 Checks: identity exists; a FIC with the exact issuer, subject (segment by segment) and audience; FIC count
 under Entra's cap of 20; ppmi is an application user in Dataverse; the managedidentity row (applicationid,
-tenantid, credentialsource 2, subjectscope 1, version 2); the component bound to that row; role grants.
+tenantid, credentialsource 2, subjectscope 1, version 2); the component bound to that row; role grants; the
+identity's entry in each access-policy vault of the policy, and vaults that ignore what ppmi gives there.
+A connector: its app registration is allowed and exists, ppmi's FIC holds its issuer, subject and the cloud's
+audience and passes the policy's connector rules, and its redirect URI is on the app.
 
 exit codes: {EXIT_HOLDS} every link holds (warnings may be printed), {EXIT_FINDINGS} at least one error found,
   {EXIT_CANNOT_VERIFY} could not verify (settings, policy, certificate, or a service refused to answer).
@@ -69,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--issuer-name", help="the issuer DN as .NET prints it (CA-issued certificates)")
     parser.add_argument("--subject-name", help="the subject DN as .NET prints it (CA-issued certificates)")
     parser.add_argument("--output", choices=("text", "json"), default="text")
+    add_connector_arguments(parser)
     parser.set_defaults(func=_verify)
 
 
@@ -95,6 +107,10 @@ def _signer(args: argparse.Namespace) -> Signer | None:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    problem = missing_connector_option(args) if connector_requested(args) else None
+    if problem is not None:
+        print(f"ppmi verify: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_VERIFY
     try:
         settings = Settings.from_env()
         policy = load_policy(settings.require_policy_file())
@@ -103,7 +119,10 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"ppmi verify: {error}", file=sys.stderr)
         return EXIT_CANNOT_VERIFY
     try:
-        report = asyncio.run(_run(settings, policy, args.environment_id, _component(args), signer))
+        if connector_requested(args):
+            report = run_connector_verify(settings, policy, args)
+        else:
+            report = asyncio.run(_run(settings, policy, args.environment_id, _component(args), signer))
     except PpmiError as error:
         print(
             f"ppmi verify: could not read what to verify: {error}\n"
@@ -112,10 +131,7 @@ def _verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CANNOT_VERIFY
-    if args.output == "json":
-        print(json.dumps(report.to_json(), indent=2))
-    else:
-        print(render_text(report))
+    print_report(report, args.output)
     return EXIT_HOLDS if report.healthy else EXIT_FINDINGS
 
 

@@ -1,6 +1,7 @@
 """Why a plug-in gets no token: the chain identity → FIC → row → binding → grants, checked link by link."""
 
 from shared.diagnosis._checks import diagnose
+from shared.diagnosis._connectors import verify_connector
 from shared.diagnosis._findings import Checked, Evidence, Finding, Report, Severity
 from shared.diagnosis._rendering import render_text
 from shared.diagnosis._state import (
@@ -17,6 +18,7 @@ from shared.diagnosis._state import (
     ObservedRow,
 )
 from shared.diagnosis._subjects import SegmentDifference, SubjectFacts, parse_subject, subject_differences
+from shared.diagnosis._vaults import policy_vault_warnings
 from shared.diagnosis._verify import verify
 
 __all__ = [
@@ -40,7 +42,9 @@ __all__ = [
     "SubjectFacts",
     "diagnose",
     "parse_subject",
+    "policy_vault_warnings",
     "render_text",
     "subject_differences",
     "verify",
+    "verify_connector",
 ]

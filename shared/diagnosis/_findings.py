@@ -66,6 +66,7 @@ class Report:
     component: str | None
     findings: tuple[Finding, ...]
     checked: tuple[Checked, ...] = ()
+    holder: str = "plug-ins"  # who gets the token: plug-ins, or a custom connector
 
     @property
     def errors(self) -> tuple[Finding, ...]:

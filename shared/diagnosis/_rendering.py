@@ -36,8 +36,8 @@ def _finding_lines(finding: Finding) -> list[str]:
 def _summary(report: Report) -> str:
     errors, warnings = len(report.errors), len(report.warnings)
     if not report.findings:
-        return "every link holds: plug-ins here can get their token"
+        return f"every link holds: {report.holder} here can get their token"
     counts = f"{errors} error(s), {warnings} warning(s)"
     if report.healthy:
-        return f"{counts}: plug-ins here can get their token; act on the warnings before they break it"
-    return f"{counts}: plug-ins here get no token until the errors are fixed"
+        return f"{counts}: {report.holder} here can get their token; act on the warnings before they break it"
+    return f"{counts}: {report.holder} here get no token until the errors are fixed"

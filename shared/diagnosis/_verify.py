@@ -18,6 +18,7 @@ from shared.diagnosis._state import (
     Observation,
     ObservedGrant,
 )
+from shared.diagnosis._vaults import check_vaults
 from shared.engine import Runtime, find_existing, grants_for, row_id_for
 from shared.errors import InvalidInputError
 from shared.fic import Signer
@@ -65,9 +66,12 @@ async def verify(
         service_client_id=runtime.service_application_id,
     )
     report = diagnose(expectation, observation)
-    findings = (*early, *dataverse_findings, *report.findings)
+    principal = identity.principal_id if identity is not None else None
+    scopes = tuple(grant.scope for grant in expectation.grants)
+    vault_findings, vaults_checked = await check_vaults(runtime, environment_id, principal, scopes)
+    findings = (*early, *dataverse_findings, *report.findings, *vault_findings)
     ordered = tuple(sorted(findings, key=lambda finding: finding.severity is not Severity.ERROR))
-    return replace(report, findings=ordered)
+    return replace(report, findings=ordered, checked=(*report.checked, *vaults_checked))
 
 
 def _expectation(

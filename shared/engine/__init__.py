@@ -14,6 +14,7 @@ from shared.engine._preview import Preview, preview
 from shared.engine._process import Report, enrich, process
 from shared.engine._runtime import Runtime, open_runtime
 from shared.engine._scope import environments_in_scope
+from shared.engine._vault_access import wanted_vaults
 from shared.events import StepResult
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "preview",
     "process",
     "row_id_for",
+    "wanted_vaults",
 ]

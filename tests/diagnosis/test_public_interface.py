@@ -25,8 +25,10 @@ def test_the_public_interface_is_pinned() -> None:
         "SubjectFacts",
         "diagnose",
         "parse_subject",
+        "policy_vault_warnings",
         "render_text",
         "subject_differences",
         "verify",
+        "verify_connector",
     }
     assert all(hasattr(shared.diagnosis, name) for name in shared.diagnosis.__all__)

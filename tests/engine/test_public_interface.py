@@ -28,4 +28,5 @@ def test_the_public_interface_is_pinned() -> None:
         "preview",
         "process",
         "row_id_for",
+        "wanted_vaults",
     }
