@@ -27,6 +27,9 @@ param grantedRoleDefinitionIds array = []
 @description('Scopes where the policy grants roles (policy: grants[].scope, resolved to the covering resource group or subscription): /subscriptions/<id> or /subscriptions/<id>/resourceGroups/<name>.')
 param grantScopes array = []
 
+@description('Key vaults (resource IDs) whose access policies the service keeps for the identities it provisions (policy: keyVaultAccessPolicies[].vault, filled in). Each must exist before `azd provision`.')
+param keyVaultIds array = []
+
 @description('File name of the policy shipped at the root of the app package.')
 param policyFileName string = 'policy.yaml'
 
@@ -190,6 +193,43 @@ module subscriptionDelegations 'app/role-delegation-subscription.bicep' = [
     params: {
       appPrincipalId: appIdentity.outputs.principalId
       condition: roleAssignmentDelegationCondition
+    }
+  }
+]
+
+// Exactly the two actions access policy upkeep needs (Learn, Azure permissions for Security, Microsoft.KeyVault:
+// contracts/keyvault/azure-docs_rbac-permissions-security.Microsoft.KeyVault-vaults.excerpt.md), assignable in
+// the subscriptions of the vaults only.
+var keyVaultSubscriptionList = [for vaultId in keyVaultIds: '/subscriptions/${split(vaultId, '/')[2]}']
+var keyVaultSubscriptions = union(keyVaultSubscriptionList, [])
+
+resource keyVaultAccessPolicyWriter 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(keyVaultIds)) {
+  name: guid(subscription().id, environmentName, 'ppmi-key-vault-access-policy-writer')
+  properties: {
+    roleName: 'ppmi key vault access policy writer (${environmentName})'
+    description: 'Read key vaults and write their access policies: what ppmi needs to keep its identities\' entries.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.KeyVault/vaults/read'
+          'Microsoft.KeyVault/vaults/accessPolicies/write'
+        ]
+        notActions: []
+      }
+    ]
+    assignableScopes: keyVaultSubscriptions
+  }
+}
+
+module keyVaultAccess 'app/key-vault-access-policies.bicep' = [
+  for vaultId in keyVaultIds: {
+    name: 'kv-access-${resourceToken}-${uniqueString(vaultId)}'
+    scope: resourceGroup(split(vaultId, '/')[2], split(vaultId, '/')[4])
+    params: {
+      appPrincipalId: appIdentity.outputs.principalId
+      vaultName: last(split(vaultId, '/'))
+      roleDefinitionName: keyVaultAccessPolicyWriter.name
     }
   }
 ]

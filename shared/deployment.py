@@ -24,12 +24,16 @@ class DeploymentParameters:
     notes: tuple[str, ...]
     # Not a parameter: the template puts the identity group in the deployment subscription; they must agree.
     identity_subscription_id: str | None = None
+    key_vault_ids: tuple[
+        str, ...
+    ] = ()  # vaults whose access policies the app writes (keyVaultAccessPolicies)
 
     def as_json(self) -> dict[str, object]:
         return {
             "PPMI_IDENTITY_RESOURCE_GROUP": self.identity_resource_group,
             "PPMI_GRANTED_ROLE_IDS": list(self.granted_role_ids),
             "PPMI_GRANT_SCOPES": list(self.grant_scopes),
+            "PPMI_KEY_VAULT_IDS": list(self.key_vault_ids),
         }
 
     def as_azd_commands(self) -> list[str]:
@@ -40,6 +44,7 @@ class DeploymentParameters:
             ("PPMI_GRANTED_ROLE_IDS", json.dumps(list(self.granted_role_ids), separators=(",", ":")))
         )
         values.append(("PPMI_GRANT_SCOPES", json.dumps(list(self.grant_scopes), separators=(",", ":"))))
+        values.append(("PPMI_KEY_VAULT_IDS", json.dumps(list(self.key_vault_ids), separators=(",", ":"))))
         return [f"azd env set {name} {shlex.quote(value)}" for name, value in values]
 
 
@@ -66,8 +71,12 @@ def deployment_parameters(policy: Policy) -> DeploymentParameters:
         scopes[scope] = None
         if widened:
             notes.append(f"roleGrants[{index}].scope {grant.scope}: {widened}")
+    vaults = tuple(
+        entry.vault_for(subscription_id=identity.subscription_id, resource_group=identity.resource_group)
+        for entry in policy.key_vault_access_policies
+    )
     return DeploymentParameters(
-        identity.resource_group, tuple(roles), tuple(scopes), tuple(notes), identity.subscription_id
+        identity.resource_group, tuple(roles), tuple(scopes), tuple(notes), identity.subscription_id, vaults
     )
 
 
@@ -133,6 +142,12 @@ def drift(parameters: DeploymentParameters, environment: Mapping[str, str]) -> l
     if uncovered:
         findings.append(
             f"PPMI_GRANT_SCOPES lacks {', '.join(uncovered)}: role assignments there would fail with 403"
+        )
+    vaults = _json_list(environment, "PPMI_KEY_VAULT_IDS", findings)
+    unreachable = [vault for vault in parameters.key_vault_ids if vault.casefold() not in vaults]
+    if unreachable:
+        findings.append(
+            f"PPMI_KEY_VAULT_IDS lacks {', '.join(unreachable)}: access policies there would fail with 403"
         )
     return findings
 

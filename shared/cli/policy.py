@@ -42,7 +42,8 @@ examples:
   # does the azd environment (as hooks see it) match the policy?
   ppmi policy deployment-parameters --check
 
-Prints PPMI_IDENTITY_RESOURCE_GROUP, PPMI_GRANTED_ROLE_IDS and PPMI_GRANT_SCOPES (see docs/deploy.md).
+Prints PPMI_IDENTITY_RESOURCE_GROUP, PPMI_GRANTED_ROLE_IDS, PPMI_GRANT_SCOPES and PPMI_KEY_VAULT_IDS
+(see docs/deploy.md).
 A grant scope lies in a resource group or a subscription; where {{environmentId}} is part of the
 resource group name, the subscription is used (noted on stderr).
 exit codes: {EXIT_VALID} printed (or in step), {EXIT_INVALID} invalid policy, a scope outside any

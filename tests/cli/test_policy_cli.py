@@ -209,13 +209,30 @@ def test_a_resource_group_named_after_the_environment_falls_back_to_its_subscrip
     assert "{environmentId}" in captured.err
 
 
-def test_json_output_holds_all_three_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_output_holds_all_four_parameters(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "deployment-parameters", str(SAMPLE), "--output", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "PPMI_IDENTITY_RESOURCE_GROUP": "rg-ppmi-identities",
         "PPMI_GRANTED_ROLE_IDS": [KEY_VAULT_SECRETS_USER],
         "PPMI_GRANT_SCOPES": [f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-plugin-secrets"],
+        "PPMI_KEY_VAULT_IDS": [],
     }
+
+
+def test_the_vaults_of_keyvaultaccesspolicies_are_parameters_with_their_placeholders_filled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vault = (
+        "/subscriptions/{subscriptionId}/resourceGroups/rg-secrets/providers/Microsoft.KeyVault/vaults/kv-one"
+    )
+    path = tmp_path / "policy.yaml"
+    path.write_text(SAMPLE.read_text("utf-8") + f"keyVaultAccessPolicies:\n  - vault: {vault}\n", "utf-8")
+
+    assert main(["policy", "deployment-parameters", str(path), "--output", "json"]) == 0
+
+    assert json.loads(capsys.readouterr().out)["PPMI_KEY_VAULT_IDS"] == [
+        vault.replace("{subscriptionId}", SUBSCRIPTION)
+    ]
 
 
 def test_a_scope_outside_any_subscription_is_refused_with_what_to_do(
@@ -260,7 +277,11 @@ def test_app_registration_strategy_sets_no_roles_because_the_service_grants_none
 
     captured = capsys.readouterr()
     assert code == 0
-    assert azd_values(captured.out) == {"PPMI_GRANTED_ROLE_IDS": "[]", "PPMI_GRANT_SCOPES": "[]"}
+    assert azd_values(captured.out) == {
+        "PPMI_GRANTED_ROLE_IDS": "[]",
+        "PPMI_GRANT_SCOPES": "[]",
+        "PPMI_KEY_VAULT_IDS": "[]",
+    }
     assert "grants no roles" in captured.err
 
 
