@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import stat
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ALM = Path(__file__).resolve().parents[2] / "alm"
@@ -63,8 +70,8 @@ def _usage_example(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def load_github() -> Template:
-    document = yaml.safe_load(GITHUB.read_text(encoding="utf-8"))
+def load_github(path: Path = GITHUB, job: str = "plugin") -> Template:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
     # YAML 1.1 reads the key `on` as the boolean true.
     inputs = document[True]["workflow_call"]["inputs"]
     steps = [
@@ -75,11 +82,11 @@ def load_github() -> Template:
             env={key: str(value) for key, value in step.get("env", {}).items()},
             id=step.get("id"),
         )
-        for step in document["jobs"]["plugin"]["steps"]
+        for step in document["jobs"][job]["steps"]
         if "run" in step
     ]
-    usage = _usage_example(GITHUB)["jobs"]["plugin"]["with"]
-    return Template(GITHUB, document, inputs, "inputs", steps, usage)
+    usage = _usage_example(path)["jobs"][job]["with"]
+    return Template(path, document, inputs, "inputs", steps, usage)
 
 
 def _azure_devops_steps(raw_steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -107,8 +114,8 @@ def _azure_devops_step(step: dict[str, Any]) -> Step | None:
     return None
 
 
-def load_azure_devops() -> Template:
-    document = yaml.safe_load(AZURE_DEVOPS.read_text(encoding="utf-8"))
+def load_azure_devops(path: Path = AZURE_DEVOPS) -> Template:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
     inputs = {parameter["name"]: parameter for parameter in document["parameters"]}
     job = document["jobs"][0]
     steps = [
@@ -116,8 +123,8 @@ def load_azure_devops() -> Template:
         for step in _azure_devops_steps(job["steps"])
         if (parsed := _azure_devops_step(step)) is not None
     ]
-    usage = _usage_example(AZURE_DEVOPS)["jobs"][0]["parameters"]
-    return Template(AZURE_DEVOPS, document, inputs, "parameters", steps, usage)
+    usage = _usage_example(path)["jobs"][0]["parameters"]
+    return Template(path, document, inputs, "parameters", steps, usage)
 
 
 def used_inputs(template: Template) -> set[str]:
@@ -159,3 +166,88 @@ def substitute_shell_variables(line: str, script: str, variables: dict[str, str]
             name, value = match.groups()
             known[name] = _SHELL_VARIABLE.sub(lambda found: known[found.group(1)], value)
     return _SHELL_VARIABLE.sub(lambda found: known[found.group(1)], line)
+
+
+BASH = shutil.which("bash")
+needs_bash = pytest.mark.skipif(BASH is None, reason="bash runs the pipeline scripts")
+
+RUNNER_VARIABLES = {
+    "GITHUB_RUN_ID": "9876543210",
+    "GITHUB_RUN_ATTEMPT": "2",
+    "GITHUB_REPOSITORY": "contoso/plugins",
+    "BUILD_BUILDID": "4321",
+    "SYSTEM_JOBATTEMPT": "1",
+    "SYSTEM_TEAMPROJECTID": "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+}
+
+FAKE_PPMI = """\
+#!{python}
+import json, os, sys
+with open(os.environ["FAKE_PPMI_CALLS"], "a") as calls:
+    calls.write(json.dumps(sys.argv[1:]) + "\\n")
+print(os.environ["FAKE_PPMI_OUTPUT"])
+sys.exit(int(os.environ["FAKE_PPMI_EXIT"]))
+"""
+
+
+def values_for(template: Template) -> dict[str, Any]:
+    """What a caller would pass: the declared defaults, then the usage example in the template's header."""
+    defaults = {name: spec["default"] for name, spec in template.inputs.items() if "default" in spec}
+    return defaults | template.usage
+
+
+@dataclass(frozen=True)
+class StepRun:
+    returncode: int
+    log: str
+    calls: list[list[str]]
+    outputs: str
+
+
+def run_step(
+    template: Template,
+    step_id: str,
+    values: dict[str, Any],
+    tmp_path: Path,
+    *,
+    exit_code: int,
+    output: str,
+    environment: dict[str, str] | None = None,
+) -> StepRun:
+    """A step's script, expanded as the runner would, under bash, with a stand-in `ppmi` on the PATH."""
+    assert BASH is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "ppmi"
+    fake.write_text(FAKE_PPMI.format(python=sys.executable))
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    calls, outputs = tmp_path / "calls.jsonl", tmp_path / "github-output"
+    calls.write_text("")
+    outputs.write_text("")
+    macros = {"runner.temp": str(tmp_path), "Agent.TempDirectory": str(tmp_path)}
+    step = template.step(step_id)
+    env = {name: expand(value, template, values, macros) for name, value in step.env.items()}
+    completed = subprocess.run(  # noqa: S603 - a fixed interpreter running the template's own script
+        [BASH, "-c", expand(step.script, template, values, macros)],
+        cwd=tmp_path,
+        env={
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_OUTPUT": str(outputs),
+            "FAKE_PPMI_CALLS": str(calls),
+            "FAKE_PPMI_OUTPUT": output,
+            "FAKE_PPMI_EXIT": str(exit_code),
+            **RUNNER_VARIABLES,
+            **(environment or {}),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return StepRun(
+        returncode=completed.returncode,
+        log=completed.stdout + completed.stderr,
+        calls=[json.loads(line) for line in calls.read_text().splitlines()],
+        outputs=outputs.read_text(),
+    )

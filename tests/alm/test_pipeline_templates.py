@@ -6,18 +6,10 @@ with a chosen exit code, so what a pipeline user sees (the step fails, the reaso
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shlex
-import shutil
-import stat
-import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,36 +17,21 @@ from shared.cli import build_parser
 from shared.cli.publish import EXIT_FAILED, EXIT_REJECTED, EXIT_SUCCEEDED, EXIT_TIMEOUT
 from shared.events import EVENT_TYPES
 from tests.alm.pipelines import (
+    RUNNER_VARIABLES,
+    StepRun,
     Template,
     command_lines,
     expand,
     load_azure_devops,
     load_github,
+    needs_bash,
+    run_step,
     substitute_shell_variables,
     used_inputs,
+    values_for,
 )
 
 LOADERS: dict[str, Callable[[], Template]] = {"github": load_github, "azure-devops": load_azure_devops}
-BASH = shutil.which("bash")
-needs_bash = pytest.mark.skipif(BASH is None, reason="bash runs the pipeline scripts")
-
-RUNNER_VARIABLES = {
-    "GITHUB_RUN_ID": "9876543210",
-    "GITHUB_RUN_ATTEMPT": "2",
-    "GITHUB_REPOSITORY": "contoso/plugins",
-    "BUILD_BUILDID": "4321",
-    "SYSTEM_JOBATTEMPT": "1",
-    "SYSTEM_TEAMPROJECTID": "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
-}
-
-FAKE_PPMI = """\
-#!{python}
-import json, os, sys
-with open(os.environ["FAKE_PPMI_CALLS"], "a") as calls:
-    calls.write(json.dumps(sys.argv[1:]) + "\\n")
-print(os.environ["FAKE_PPMI_OUTPUT"])
-sys.exit(int(os.environ["FAKE_PPMI_EXIT"]))
-"""
 
 
 @pytest.fixture(params=sorted(LOADERS))
@@ -63,64 +40,22 @@ def template(request: pytest.FixtureRequest) -> Template:
     return loader()
 
 
-def values_for(template: Template) -> dict[str, Any]:
-    """What a caller would pass: the declared defaults, then the usage example in the template's header."""
-    defaults = {name: spec["default"] for name, spec in template.inputs.items() if "default" in spec}
-    return defaults | template.usage
-
-
-@dataclass(frozen=True)
-class StepRun:
-    returncode: int
-    log: str
-    calls: list[list[str]]
-    outputs: str
-
-
 def run_publish_step(
     template: Template, tmp_path: Path, *, component_type: str, exit_code: int, output: str
 ) -> StepRun:
     """The publish step's script, expanded as the runner would, under bash, with the stand-in ppmi."""
-    assert BASH is not None
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    fake = bin_dir / "ppmi"
-    fake.write_text(FAKE_PPMI.format(python=sys.executable))
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    calls, outputs = tmp_path / "calls.jsonl", tmp_path / "github-output"
-    calls.write_text("")
-    outputs.write_text("")
     (tmp_path / "signing").mkdir(exist_ok=True)
-
     values = values_for(template)
     key = "component-type" if "component-type" in values else "componentType"
     values[key] = component_type
-    macros = {"runner.temp": str(tmp_path), "Agent.TempDirectory": str(tmp_path)}
-    step = template.step("publish")
-    env = {name: expand(value, template, values, macros) for name, value in step.env.items()}
-    completed = subprocess.run(  # noqa: S603 - a fixed interpreter running the template's own script
-        [BASH, "-c", expand(step.script, template, values, macros)],
-        cwd=tmp_path,
-        env={
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "CERTIFICATE_DIR": str(tmp_path / "signing"),
-            "GITHUB_OUTPUT": str(outputs),
-            "FAKE_PPMI_CALLS": str(calls),
-            "FAKE_PPMI_OUTPUT": output,
-            "FAKE_PPMI_EXIT": str(exit_code),
-            **RUNNER_VARIABLES,
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    return StepRun(
-        returncode=completed.returncode,
-        log=completed.stdout + completed.stderr,
-        calls=[json.loads(line) for line in calls.read_text().splitlines()],
-        outputs=outputs.read_text(),
+    return run_step(
+        template,
+        "publish",
+        values,
+        tmp_path,
+        exit_code=exit_code,
+        output=output,
+        environment={"CERTIFICATE_DIR": str(tmp_path / "signing")},
     )
 
 
