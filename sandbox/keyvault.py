@@ -1,7 +1,7 @@
 """Key Vault management stand-in: vaults in either authorisation mode and their access policy entries.
 
 Each rule names its source (docs/sandbox.md lists them): shapes and limits from
-contracts/keyvault/keyvault-2025-05-01.trimmed.json and the 2026-02-01 examples; `remove` matching
+contracts/keyvault/keyvault-2025-05-01.trimmed.json and the 2026-05-15 examples; `remove` matching
 permission values case-sensitively from
 contracts/keyvault/issue_azure-rest-api-specs-42963.accessPolicies-remove-casing.md.
 What no source says (the error codes and messages, 200 versus 201, `remove` of a subset, what `replace`
@@ -19,7 +19,7 @@ from sandbox.routing import Call, Refusal, Router
 from sandbox.runtime import Runtime
 from sandbox.state import Vault, VaultEntry
 
-VAULT_API_VERSIONS = ("2026-02-01", "2025-05-01")
+VAULT_API_VERSIONS = ("2026-05-15", "2026-02-01", "2025-05-01")
 VAULT = (
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
     r"/providers/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)"
@@ -51,7 +51,7 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 def vault_json(vault: Vault) -> dict[str, Any]:
-    """Vaults_Get's reply, shaped as contracts/keyvault/examples/2026-02-01/getVault.json."""
+    """Vaults_Get's reply, shaped as contracts/keyvault/examples/2026-05-15/getVault.json."""
     properties: dict[str, Any] = {
         "accessPolicies": [entry_json(entry) for entry in vault.entries],
         "enabledForDeployment": False,
@@ -63,7 +63,7 @@ def vault_json(vault: Vault) -> dict[str, Any]:
         "tenantId": vault.tenant_id,
         "vaultUri": f"https://{vault.name}.vault.azure.net",
     }
-    if vault.rbac is not None:  # the 2026-02-01 example leaves it out altogether
+    if vault.rbac is not None:  # the 2026-05-15 example leaves it out altogether
         properties["enableRbacAuthorization"] = vault.rbac
     return {
         "name": vault.name,

@@ -1,7 +1,7 @@
 """Key Vault management (ARM): read a vault's authorisation mode and access policies, add and remove entries.
 
-Shapes from contracts/keyvault/keyvault-2025-05-01.trimmed.json and the 2026-02-01 examples beside it. A
-vault's reply may leave `enableRbacAuthorization` out (the 2026-02-01 Vaults_Get example does): it is then
+Shapes from contracts/keyvault/keyvault-2025-05-01.trimmed.json and the 2026-05-15 examples beside it. A
+vault's reply may leave `enableRbacAuthorization` out (the 2026-05-15 Vaults_Get example does): it is then
 read as unstated (None), and callers use the spec's default, access policies. Permission values are kept
 exactly as the vault spells them, because `accessPolicies/remove` matches them case-sensitively
 (contracts/keyvault/issue_azure-rest-api-specs-42963.accessPolicies-remove-casing.md).
@@ -18,7 +18,7 @@ from shared.errors import ResourceNotFoundError
 from shared.http import Call, HttpClient, PaceKey
 from shared.telemetry import get_logger
 
-KEYVAULT_API_VERSION = "2026-02-01"  # the current stable (Microsoft.KeyVault/KeyVault/stable/2026-02-01)
+KEYVAULT_API_VERSION = "2026-05-15"  # the current stable (Microsoft.KeyVault/KeyVault/stable/2026-05-15)
 PERMISSION_CATEGORIES = ("secrets", "keys", "certificates")
 _VAULT = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}"
 LOG = get_logger("shared.clients.keyvault")

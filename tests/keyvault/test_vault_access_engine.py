@@ -87,7 +87,7 @@ async def test_permissions_the_vault_spells_in_another_case_are_removed_as_it_sp
     async with sandbox.async_client(ARM, base_url=ARM) as arm:  # an administrator widens it in the portal
         body = {"properties": {"accessPolicies": [portal_entry(sandbox, principal)]}}
         reply = await arm.put(
-            f"{vault_id}/accessPolicies/add", params={"api-version": "2026-02-01"}, json=body
+            f"{vault_id}/accessPolicies/add", params={"api-version": "2026-05-15"}, json=body
         )
         reply.raise_for_status()
 

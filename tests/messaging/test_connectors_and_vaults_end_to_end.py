@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from sandbox.control import ApplicationInfo
+from shared.cli import main
 from shared.events import Event, ResultEvent, new_event
 from shared.messaging.envelope import EVENTS_QUEUE, KEPT_QUEUE, KEPT_REASON, OutgoingMessage
 from shared.messaging.hosting import MessagingHost
@@ -223,3 +224,36 @@ def raw_connector_event(
         },
     }
     return json.dumps(document).encode()
+
+
+def test_ppmi_publish_sends_a_connector_event_as_the_connector_shows_it(platform: Platform) -> None:
+    tenant = platform.sandbox.env["PPMI_TENANT_ID"]
+    subject = connector_subject(tenant, "shared_weather")
+    arguments = [
+        "publish",
+        "ppmi.connector.registered",
+        "--environment-id",
+        "7efcc31a-c410-e20e-9b95-dd448cedf653",
+        "--connector-id",
+        "shared_weather",
+        "--application-id",
+        "3b676527-d646-4775-971c-3df4e00b251b",
+        "--issuer",
+        f"https://login.microsoftonline.com/{tenant}/v2.0",
+        "--subject",
+        subject,
+        "--redirect-url",
+        REDIRECT,
+        "--id",
+        "evt-connector-1",
+    ]
+
+    assert main(arguments) == 0
+
+    (sent,) = platform.broker.queue(EVENTS_QUEUE).messages()
+    data = json.loads(sent.body)["data"]
+    assert (data["subject"], data["redirectUrl"], data["connectorId"]) == (
+        subject,
+        REDIRECT,
+        "shared_weather",
+    )
