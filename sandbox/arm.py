@@ -2,8 +2,9 @@
 
 Shapes follow contracts/arm-msi/ (Microsoft.ManagedIdentity 2024-11-30 and its examples) and the recordings in
 contracts/recordings/; api-versions `sandbox.arm_versions`; rights `sandbox.arm_access`; FIC rules
-`sandbox.arm_credentials`; role assignments `sandbox.roles`. Every reply carries ARM's request-id and
-`x-ms-ratelimit-remaining-subscription-*` headers (recordings/azure-sdk-net...CreateOrUpdate.json).
+`sandbox.arm_credentials`; role assignments `sandbox.roles`; key vaults `sandbox.keyvault`. Every reply
+carries ARM's request-id and `x-ms-ratelimit-remaining-subscription-*` headers
+(recordings/azure-sdk-net...CreateOrUpdate.json).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sandbox.arm_versions import (
 )
 from sandbox.errors import error_response
 from sandbox.exchanges import record as record_exchange
-from sandbox.keyvault import KeyVaults
+from sandbox.keyvault import VAULT_ACCESS_POLICIES, VAULT_TYPE, VAULTS, KeyVaults
 from sandbox.resource_groups import GROUP, ResourceGroups, group_missing
 from sandbox.roles import RoleAssignments
 from sandbox.routing import Call, Refusal, Route, StandIn
@@ -80,6 +81,8 @@ def _kind(path: str) -> ResourceType:
         return FEDERATED_CREDENTIALS
     if "/providers/microsoft.managedidentity/" in lowered:
         return IDENTITIES
+    if "/providers/microsoft.keyvault/vaults/" in lowered:
+        return VAULT_ACCESS_POLICIES if "/accesspolicies/" in lowered else VAULTS
     return RESOURCE_GROUPS
 
 
@@ -90,6 +93,8 @@ def _ask(call: Call, kind: ResourceType) -> Ask:
         FEDERATED_CREDENTIALS.name: f"{IDENTITY_TYPE}/federatedIdentityCredentials",
         IDENTITIES.name: IDENTITY_TYPE,
         RESOURCE_GROUPS.name: "Microsoft.Resources/subscriptions/resourceGroups",
+        VAULTS.name: VAULT_TYPE,
+        VAULT_ACCESS_POLICIES.name: f"{VAULT_TYPE}/accessPolicies",
     }
     return Ask(f"{actions[kind.name]}/{verb}", call.request.path.rstrip("/"))
 

@@ -1,13 +1,16 @@
 """What ppmi's own identity may do in ARM, as `infra/` grants it, and Azure's 403 for anything beyond.
 
-The deployment gives the app identity two kinds of role assignment (infra/main.bicep):
+The deployment gives the app identity three kinds of role assignment (infra/main.bicep):
 - Managed Identity Contributor on the identity resource group (infra/app/identity-contributor.bicep):
   identities and their federated credentials there, read access to role assignments there (https://learn.
   microsoft.com/en-us/azure/role-based-access-control/built-in-roles/identity#managed-identity-contributor);
 - Role Based Access Control Administrator on each grant scope (infra/app/role-delegation-*.bicep), read access
   to everything there, writes and deletes of role assignments only under the ABAC condition of main.bicep:
   the role is one the policy grants and the principal type is ServicePrincipal (for a delete: the existing
-  assignment's).
+  assignment's);
+- a custom role with only `Microsoft.KeyVault/vaults/read` and `.../vaults/accessPolicies/write` on each
+  vault of `keyVaultAccessPolicies` (infra/app/key-vault-access-policies.bicep; the actions as
+  contracts/keyvault/azure-docs_rbac-permissions-security.Microsoft.KeyVault-vaults.excerpt.md names them).
 
 A call outside those rights answers 403 `AuthorizationFailed` with ARM's message
 (Azure/Azure-Landing-Zones#3668); a role assignment write or delete says "does not have authorization or an
@@ -27,6 +30,9 @@ from sandbox.errors import error_response
 from sandbox.tokens import Caller
 
 ROLE_ASSIGNMENT_ACTIONS = "Microsoft.Authorization/roleAssignments"
+VAULT_ACTIONS = frozenset(
+    {"Microsoft.KeyVault/vaults/read", "Microsoft.KeyVault/vaults/accessPolicies/write"}
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ class ArmRights:
             or (ask.is_read and ask.action.startswith("Microsoft.Authorization/"))
             or ask.action == "Microsoft.Resources/subscriptions/resourceGroups/read"
         ):
+            return True
+        if ask.action in VAULT_ACTIONS and any(_within(ask.scope, v) for v in self._access.key_vault_ids):
             return True
         in_grant_scope = any(_within(ask.scope, scope) for scope in self._access.grant_scopes)
         return in_grant_scope and (ask.is_read or ask.action.startswith(ROLE_ASSIGNMENT_ACTIONS + "/"))

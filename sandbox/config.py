@@ -62,6 +62,7 @@ class ArmAccess:
     identity_resource_groups: list[str] = field(default_factory=list)
     granted_role_definition_ids: list[str] = field(default_factory=list)
     grant_scopes: list[str] = field(default_factory=list)
+    key_vault_ids: list[str] = field(default_factory=list)
 
     @classmethod
     def deployed(cls, parameters: Mapping[str, Any]) -> ArmAccess:
@@ -72,6 +73,7 @@ class ArmAccess:
             identity_resource_groups=[str(group)] if group else [],
             granted_role_definition_ids=[str(r) for r in parameters.get("PPMI_GRANTED_ROLE_IDS") or []],
             grant_scopes=[str(s) for s in parameters.get("PPMI_GRANT_SCOPES") or []],
+            key_vault_ids=[str(v) for v in parameters.get("PPMI_KEY_VAULT_IDS") or []],
         )
 
 

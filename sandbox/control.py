@@ -163,7 +163,11 @@ class ControlOperations:
     def create_vault(
         self, name: str, *, resource_group: str, rbac: bool | None, access_policies: list[dict[str, Any]]
     ) -> str:
-        """A key vault an administrator made; `rbac` None leaves `enableRbacAuthorization` out of replies."""
+        """A key vault an administrator made (with its resource group when that does not exist yet).
+
+        `rbac` None leaves `enableRbacAuthorization` out of replies.
+        """
+        self.create_resource_group(resource_group)
         entries = [
             VaultEntry(
                 object_id=str(item["objectId"]),

@@ -14,12 +14,32 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.arm_versions import ResourceType
 from sandbox.errors import error_response
 from sandbox.routing import Call, Refusal, Router
 from sandbox.runtime import Runtime
 from sandbox.state import Vault, VaultEntry
 
-VAULT_API_VERSIONS = ("2026-05-15", "2026-02-01", "2025-05-01")
+# The stable folders of azure-rest-api-specs specification/keyvault/resource-manager/Microsoft.KeyVault
+# (stable/<version>/keyvault.json up to 2025-05-01, KeyVault/stable/<version>/ from 2026-02-01 on); previews
+# are not modelled. ARM answers the others as for any provider type (`sandbox.arm_versions`).
+VAULT_API_VERSIONS = (
+    "2016-10-01",
+    "2018-02-14",
+    "2019-09-01",
+    "2021-10-01",
+    "2022-07-01",
+    "2022-11-01",
+    "2023-02-01",
+    "2023-07-01",
+    "2024-11-01",
+    "2025-05-01",
+    "2026-02-01",
+    "2026-05-15",
+)
+VAULTS = ResourceType("vaults", VAULT_API_VERSIONS, locations="westeurope, northeurope, eastus, westus")
+VAULT_ACCESS_POLICIES = ResourceType("vaults/accessPolicies", VAULT_API_VERSIONS, locations=VAULTS.locations)
+VAULT_TYPE = "Microsoft.KeyVault/vaults"
 VAULT = (
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
     r"/providers/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)"
@@ -91,8 +111,8 @@ class KeyVaults:
         self.runtime = runtime
 
     def register(self, router: Router) -> None:
-        router.add("GET", VAULT, self.get_vault, api_versions=VAULT_API_VERSIONS)
-        router.add("PUT", ACCESS_POLICIES, self.update_access_policy, api_versions=VAULT_API_VERSIONS)
+        router.add("GET", VAULT, self.get_vault)
+        router.add("PUT", ACCESS_POLICIES, self.update_access_policy)
 
     def _vault(self, call: Call) -> Vault:
         key = (

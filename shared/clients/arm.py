@@ -41,6 +41,7 @@ __all__ = [
     "RoleAssignment",
     "StoredCredential",
     "credential_from",
+    "explained_refusal",
     "role_definition_path",
     "scope_subscription",
 ]
@@ -84,7 +85,7 @@ class ArmClient:
         try:
             return await self._http.send(call)
         except PermanentServiceError as error:
-            raise _explained(call, error) from error
+            raise explained_refusal(call, error) from error
 
     @staticmethod
     def _write_pace(address: IdentityAddress, *, per_identity: bool) -> tuple[PaceKey, ...]:
@@ -277,7 +278,7 @@ class ArmClient:
             async for item in paged_items(self._http, call, link_field="nextLink", origin=self._base):
                 yield item
         except PermanentServiceError as error:
-            raise _explained(call, error) from error
+            raise explained_refusal(call, error) from error
 
 
 def scope_subscription(scope: str) -> str | None:
@@ -305,7 +306,7 @@ def _scope_write_pace(scope: str) -> tuple[PaceKey, ...]:
     return (PaceKey("arm-writes-per-subscription", subscription.lower()),) if subscription else ()
 
 
-def _explained(call: Call, error: PermanentServiceError) -> PpmiError:
+def explained_refusal(call: Call, error: PermanentServiceError) -> PpmiError:
     """ARM refusals that only the deployment or the policy can fix, said in their terms (else unchanged)."""
     code = error.code.lower()
     path = urlsplit(call.url).path
@@ -351,6 +352,12 @@ def _right_hint(action: str, scope: str) -> str:
         return (
             f"it needs Managed Identity Contributor on {where}, which azd provision grants on the policy's "
             "identity.resourceGroup (PPMI_IDENTITY_RESOURCE_GROUP)"
+        )
+    if action.lower().startswith("microsoft.keyvault/vaults/"):
+        return (
+            "ppmi reads and writes access policies only of the vaults in keyVaultAccessPolicies "
+            "(PPMI_KEY_VAULT_IDS): after changing them run `ppmi policy deployment-parameters` and "
+            "azd provision"
         )
     if action.lower().startswith("microsoft.authorization/roleassignments/"):
         return (

@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared.clients.arm import scope_subscription
-from shared.errors import ResourceNotFoundError
+import httpx
+
+from shared.clients.arm import explained_refusal, scope_subscription
+from shared.errors import MissingResourceGroup, PermanentServiceError, ResourceNotFoundError
 from shared.http import Call, HttpClient, PaceKey
 from shared.telemetry import get_logger
 
@@ -85,8 +87,8 @@ class KeyVaultClient:
 
     async def get_vault(self, vault_id: str) -> KeyVault | None:
         try:
-            response = await self._http.send(self._call("GET", vault_id, _VAULT))
-        except ResourceNotFoundError:
+            response = await self._send(self._call("GET", vault_id, _VAULT))
+        except (ResourceNotFoundError, MissingResourceGroup):  # no group, no vault
             return None
         return vault_from(vault_id, response.json())
 
@@ -103,7 +105,14 @@ class KeyVaultClient:
             json=body,
             pace=(PaceKey("arm-writes-per-subscription", subscription.lower()),),
         )
-        await self._http.send(call)
+        await self._send(call)
+
+    async def _send(self, call: Call) -> httpx.Response:
+        """ARM's refusals of ppmi's rights (and a missing resource group) said in the operator's terms."""
+        try:
+            return await self._http.send(call)
+        except PermanentServiceError as error:
+            raise explained_refusal(call, error) from error
 
 
 def access_policy_json(entry: AccessPolicy) -> dict[str, Any]:

@@ -154,6 +154,7 @@ async def test_a_missing_vault_fails_the_event_naming_it(
     vault_id = (
         f"/subscriptions/{subscription}/resourceGroups/rg-secrets/providers/Microsoft.KeyVault/vaults/kv-gone"
     )
+    sandbox.control.create_resource_group("rg-secrets")
     environment = sandbox.control.create_environment(display_name="Sales").id
     policy = write_policy(extra=access_policies_section((vault_id, "")))
 

@@ -32,7 +32,9 @@ def provision(policy: Policy, environment_id: str) -> None:
 def verified(environment_id: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
     capsys.readouterr()  # what provisioning logged
     code = main(["verify", "--environment-id", environment_id, "--output", "json"])
-    return code, json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert captured.out, captured.err
+    return code, json.loads(captured.out)
 
 
 def codes(report: dict[str, Any]) -> list[str]:

@@ -150,7 +150,8 @@ def test_a_vault_that_does_not_state_its_mode_leaves_the_property_out(
 def test_an_unknown_api_version_is_refused(sandbox: Sandbox) -> None:
     vault_id = sandbox.control.create_vault("kv-version")
     with sandbox.client(ARM, base_url=ARM) as arm:
-        reply = arm.get(vault_id, params={"api-version": "2019-09-01"})
+        reply = arm.get(vault_id, params={"api-version": "2015-06-01"})
 
     assert reply.status_code == 400
-    assert reply.json()["error"]["code"] == "InvalidApiVersionParameter"
+    assert reply.json()["error"]["code"] == "NoRegisteredProviderFound"
+    assert "2026-05-15" in reply.json()["error"]["message"]
