@@ -19,6 +19,12 @@ from shared.fic import audience_for
 HOLDER = "the connector's connections"
 
 
+def _error(code: str, message: str, fix: str, evidence: Evidence, resource: str) -> Finding:
+    return Finding(
+        code=code, severity=Severity.ERROR, message=message, fix=fix, evidence=evidence, resource=resource
+    )
+
+
 def _register(environment_id: str, connector_id: str, application_id: str) -> str:
     return (
         f"ppmi publish ppmi.connector.registered --environment-id {environment_id} --connector-id "
@@ -41,26 +47,24 @@ async def verify_connector(
     application = runtime.policy.connectors.application(application_id)
     checked = [Checked("app registration", application_id), Checked("federated credential", name)]
     if application is None:
-        finding = Finding(
-            code="connector.application_not_allowed",
-            severity=Severity.ERROR,
-            message=f"the policy does not let connectors use the app registration {application_id}, so ppmi "
+        finding = _error(
+            "connector.application_not_allowed",
+            f"the policy does not let connectors use the app registration {application_id}, so ppmi "
             "refuses its connector events",
-            fix="add it (application ID and object ID) under connectors.applications in the policy",
-            evidence=Evidence(expected="an app under connectors.applications", actual=application_id),
-            resource=application_id,
+            "add it (application ID and object ID) under connectors.applications in the policy",
+            Evidence(expected="an app under connectors.applications", actual=application_id),
+            application_id,
         )
         return Report(environment_id, label, (finding,), tuple(checked), HOLDER)
     uris = await runtime.graph.get_web_redirect_uris(application.object_id)
     if uris is None:
-        finding = Finding(
-            code="connector.application_missing",
-            severity=Severity.ERROR,
-            message=f"the app registration {application.label} (object {application.object_id}) does not "
-            "exist, or ppmi may not read it",
-            fix="correct connectors.applications, or make ppmi's identity an owner of the app",
-            evidence=Evidence(expected=application.object_id, actual="not found"),
-            resource=application.object_id,
+        finding = _error(
+            "connector.application_missing",
+            f"the app registration {application.label} (object {application.object_id}) does not exist, "
+            "or ppmi may not read it",
+            "correct connectors.applications, or make ppmi's identity an owner of the app",
+            Evidence(expected=application.object_id, actual="not found"),
+            application.object_id,
         )
         return Report(environment_id, label, (finding,), tuple(checked), HOLDER)
     credentials = {
@@ -75,14 +79,13 @@ async def verify_connector(
         checked.append(Checked("redirect URI", wanted_uri))
         if wanted_uri not in uris:
             findings.append(
-                Finding(
-                    code="connector.redirect_missing",
-                    severity=Severity.ERROR,
-                    message="the app's web redirect URIs lack the connector's redirect URL, so signing in to "
-                    "create a connection fails",
-                    fix=f"run `{register}` with --redirect-url",
-                    evidence=Evidence(expected=wanted_uri, actual=f"{len(uris)} other redirect URI(s)"),
-                    resource=application.object_id,
+                _error(
+                    "connector.redirect_missing",
+                    "the app's web redirect URIs lack the connector's redirect URL, so signing in to create "
+                    "a connection fails",
+                    f"run `{register}` with --redirect-url",
+                    Evidence(expected=wanted_uri, actual=f"{len(uris)} other redirect URI(s)"),
+                    application.object_id,
                 )
             )
     return Report(environment_id, label, tuple(findings), tuple(checked), HOLDER)
@@ -99,14 +102,13 @@ def _credential_findings(
 ) -> list[Finding]:
     if stored is None:
         return [
-            Finding(
-                code="connector.fic_missing",
-                severity=Severity.ERROR,
-                message="the app holds no FIC of ppmi's for this connector, so its token exchange fails "
+            _error(
+                "connector.fic_missing",
+                "the app holds no FIC of ppmi's for this connector, so its token exchange fails "
                 "(AADSTS700213)",
-                fix=f"run `{register}`",
-                evidence=Evidence(expected=name, actual="not found"),
-                resource=name,
+                f"run `{register}`",
+                Evidence(expected=name, actual="not found"),
+                name,
             )
         ]
     findings = []
@@ -114,16 +116,15 @@ def _credential_findings(
     expected = (issuer or stored.issuer, subject or stored.subject, (audience,))
     if (stored.issuer, stored.subject, stored.audiences) != expected:
         findings.append(
-            Finding(
-                code="connector.fic_different",
-                severity=Severity.ERROR,
-                message="the FIC's values differ from what the connector presents, so Entra finds no match",
-                fix=f"run `{register}` with the issuer and subject the connector shows",
-                evidence=Evidence(
+            _error(
+                "connector.fic_different",
+                "the FIC's values differ from what the connector presents, so Entra finds no match",
+                f"run `{register}` with the issuer and subject the connector shows",
+                Evidence(
                     expected=" | ".join(map(str, expected)),
                     actual=" | ".join(map(str, (stored.issuer, stored.subject, stored.audiences))),
                 ),
-                resource=name,
+                name,
             )
         )
     try:
@@ -131,13 +132,12 @@ def _credential_findings(
         check_subject(runtime.policy, stored.subject)
     except ConnectorCredentialError as error:
         findings.append(
-            Finding(
-                code="connector.fic_invalid",
-                severity=Severity.ERROR,
-                message=f"the FIC breaks the policy's connector rules: {error.reason}",
-                fix=f"copy the issuer and subject from the connector again and run `{register}`",
-                evidence=Evidence(expected="values that pass the policy", actual=stored.subject),
-                resource=name,
+            _error(
+                "connector.fic_invalid",
+                f"the FIC breaks the policy's connector rules: {error.reason}",
+                f"copy the issuer and subject from the connector again and run `{register}`",
+                Evidence(expected="values that pass the policy", actual=stored.subject),
+                name,
             )
         )
     if ConnectorNote.read(stored.description) is None:

@@ -3,7 +3,6 @@ run under bash with a stand-in `ppmi` that records its arguments and answers wit
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from tests.alm.pipelines import (
     load_github,
     needs_bash,
     run_step,
-    used_inputs,
     values_for,
 )
 
@@ -37,20 +35,9 @@ def named(values: dict[str, object], github: str, azure_devops: str) -> str:
     return github if github in values else azure_devops
 
 
-def test_every_input_used_is_declared_and_every_declared_input_is_used(template: Template) -> None:
-    assert used_inputs(template) == set(template.inputs)
-
-
-def test_usage_example_gives_every_required_input_and_nothing_unknown(template: Template) -> None:
-    required = {name for name, spec in template.inputs.items() if "default" not in spec}
-
-    assert required <= set(template.usage) <= set(template.inputs)
-
-
-def test_templates_hold_no_secret_and_sign_in_by_federation(template: Template) -> None:
+def test_templates_sign_in_by_federation(template: Template) -> None:
     text = template.text
 
-    assert not re.search(r"secrets\.|client-?secret|password|creds:", text, re.IGNORECASE)
     if template.path.parent.name == "github":
         assert template.document["jobs"]["connector"]["permissions"]["id-token"] == "write"
         assert "azure/login@v2" in text

@@ -27,7 +27,6 @@ from tests.alm.pipelines import (
     needs_bash,
     run_step,
     substitute_shell_variables,
-    used_inputs,
     values_for,
 )
 
@@ -75,22 +74,9 @@ def test_azure_devops_template_is_a_job_template_with_typed_parameters() -> None
     assert all(spec["type"] in {"string", "number", "boolean"} for spec in template.inputs.values())
 
 
-def test_every_input_used_is_declared_and_every_declared_input_is_used(template: Template) -> None:
-    assert used_inputs(template) == set(template.inputs)
-
-
-def test_usage_example_in_the_header_gives_every_required_input_and_nothing_unknown(
-    template: Template,
-) -> None:
-    required = {name for name, spec in template.inputs.items() if "default" not in spec}
-
-    assert required <= set(template.usage) <= set(template.inputs)
-
-
-def test_templates_hold_no_secret_and_sign_in_by_federation(template: Template) -> None:
+def test_templates_sign_in_by_federation(template: Template) -> None:
     text = template.text
 
-    assert not re.search(r"secrets\.|client-?secret|password|creds:|--clientSecret", text, re.IGNORECASE)
     if template.path.parent.name == "github":
         job = template.document["jobs"]["plugin"]
         assert job["permissions"]["id-token"] == "write"

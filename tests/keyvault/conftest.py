@@ -31,6 +31,11 @@ def entry_of(sandbox: Sandbox, vault_id: str, principal_id: str) -> list[dict[st
     return [e for e in vault_entries(sandbox, vault_id) if e["objectId"].lower() == principal_id.lower()]
 
 
+def principal_of_only_identity(sandbox: Sandbox) -> str:
+    (identity,) = sandbox.control.dump()["identities"]
+    return str(identity["properties"]["principalId"])
+
+
 def foreign_entry(tenant_id: str) -> dict[str, Any]:
     """Someone else's entry, written in the portal's casing."""
     return {

@@ -9,7 +9,13 @@ from shared.events import Event
 from shared.policy import Policy
 from shared.settings import Settings
 from tests.engine.conftest import FAST_BACKOFF, PolicyWriter, event, succeed, writes
-from tests.keyvault.conftest import access_policies_section, entry_of, foreign_entry, vault_entries
+from tests.keyvault.conftest import (
+    access_policies_section,
+    entry_of,
+    foreign_entry,
+    principal_of_only_identity,
+    vault_entries,
+)
 
 
 async def converge(policy: Policy, *events: Event) -> list[str]:
@@ -18,9 +24,13 @@ async def converge(policy: Policy, *events: Event) -> list[str]:
         return [(await process(incoming, runtime)).outcome for incoming in events]
 
 
-def principal_of_only_identity(sandbox: Sandbox) -> str:
-    (identity,) = sandbox.control.dump()["identities"]
-    return str(identity["properties"]["principalId"])
+async def provisioned_with_one_vault(sandbox: Sandbox, write_policy: PolicyWriter) -> tuple[str, str, Policy]:
+    """An environment provisioned under a policy naming one vault: (vault, environment, policy)."""
+    vault_id = sandbox.control.create_vault("kv-plugins")
+    environment = sandbox.control.create_environment(display_name="Sales").id
+    policy = write_policy(extra=access_policies_section((vault_id, "")))
+    assert await converge(policy, event("environment.created", environment)) == ["succeeded"]
+    return vault_id, environment, policy
 
 
 async def test_the_identity_gets_one_entry_updated_with_the_policy_and_removed_on_teardown(
@@ -63,10 +73,7 @@ async def test_the_identity_gets_one_entry_updated_with_the_policy_and_removed_o
 async def test_a_converged_vault_is_read_again_and_not_written(
     sandbox: Sandbox, write_policy: PolicyWriter
 ) -> None:
-    vault_id = sandbox.control.create_vault("kv-plugins")
-    environment = sandbox.control.create_environment(display_name="Sales").id
-    policy = write_policy(extra=access_policies_section((vault_id, "")))
-    await converge(policy, event("environment.created", environment))
+    _, environment, policy = await provisioned_with_one_vault(sandbox, write_policy)
     before = len(sandbox.requests)
 
     async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
@@ -79,10 +86,7 @@ async def test_a_converged_vault_is_read_again_and_not_written(
 async def test_permissions_the_vault_spells_in_another_case_are_removed_as_it_spells_them(
     sandbox: Sandbox, write_policy: PolicyWriter
 ) -> None:
-    vault_id = sandbox.control.create_vault("kv-plugins")
-    environment = sandbox.control.create_environment(display_name="Sales").id
-    policy = write_policy(extra=access_policies_section((vault_id, "")))
-    await converge(policy, event("environment.created", environment))
+    vault_id, environment, policy = await provisioned_with_one_vault(sandbox, write_policy)
     principal = principal_of_only_identity(sandbox)
     async with sandbox.async_client(ARM, base_url=ARM) as arm:  # an administrator widens it in the portal
         body = {"properties": {"accessPolicies": [portal_entry(sandbox, principal)]}}

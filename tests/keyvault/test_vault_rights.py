@@ -8,12 +8,7 @@ from shared.deployment import deployment_parameters
 from shared.engine import open_runtime, process
 from shared.settings import Settings
 from tests.engine.conftest import FAST_BACKOFF, PolicyWriter, event
-from tests.keyvault.conftest import access_policies_section, entry_of
-
-
-def principal_of_only_identity(sandbox: Sandbox) -> str:
-    (identity,) = sandbox.control.dump()["identities"]
-    return str(identity["properties"]["principalId"])
+from tests.keyvault.conftest import access_policies_section, entry_of, principal_of_only_identity
 
 
 async def test_with_the_deployed_vault_role_the_entry_is_written_without_any_refusal(
