@@ -341,6 +341,12 @@ def explained_refusal(call: Call, error: PermanentServiceError) -> PpmiError:
 
 
 def _right_hint(action: str, scope: str) -> str:
+    if action.lower().startswith("microsoft.keyvault/vaults/"):
+        return (
+            "ppmi reads and writes access policies only of the vaults in keyVaultAccessPolicies "
+            "(PPMI_KEY_VAULT_IDS): after changing them run `ppmi policy deployment-parameters` and "
+            "azd provision"
+        )
     if action.lower().endswith("/read") and not action.lower().startswith("microsoft.managedidentity/"):
         return (
             "ppmi may read only within its identity resource group and PPMI_GRANT_SCOPES; give its identity "
@@ -352,12 +358,6 @@ def _right_hint(action: str, scope: str) -> str:
         return (
             f"it needs Managed Identity Contributor on {where}, which azd provision grants on the policy's "
             "identity.resourceGroup (PPMI_IDENTITY_RESOURCE_GROUP)"
-        )
-    if action.lower().startswith("microsoft.keyvault/vaults/"):
-        return (
-            "ppmi reads and writes access policies only of the vaults in keyVaultAccessPolicies "
-            "(PPMI_KEY_VAULT_IDS): after changing them run `ppmi policy deployment-parameters` and "
-            "azd provision"
         )
     if action.lower().startswith("microsoft.authorization/roleassignments/"):
         return (
