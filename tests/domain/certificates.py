@@ -11,7 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-_START = datetime(2026, 1, 1, tzinfo=UTC)
+# Valid around the day the tests run: a fixed window would expire under them (and signers that expire soon
+# draw warnings). A month back, three years ahead.
+VALID_FROM = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=30)
+VALID_UNTIL = VALID_FROM + timedelta(days=3 * 365)
 
 
 def simple_name(common_name: str, organization: str = "Contoso", country: str = "US") -> x509.Name:
@@ -37,8 +40,8 @@ def _build(
         .issuer_name(issuer)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(_START)
-        .not_valid_after(_START + timedelta(days=365))
+        .not_valid_before(VALID_FROM)
+        .not_valid_after(VALID_UNTIL)
         .sign(signing_key, hashes.SHA256())
     )
     return certificate.public_bytes(Encoding.DER)

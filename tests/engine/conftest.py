@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from shared.events import Event, new_event
 from shared.http import Backoff
 from shared.policy import Policy, load_policy
 from shared.settings import Settings
+from tests.domain.certificates import VALID_FROM, VALID_UNTIL
 
 # Quick retries: the sandbox's races (principal replication, FIC write holds) settle in tenths of a second.
 FAST_BACKOFF = Backoff(base_seconds=0.02, cap_seconds=0.3, slow_floor_seconds=0.05)
@@ -36,15 +36,14 @@ def self_signed(common_name: str) -> bytes:
     """A code-signing certificate signed with its own key, as `pac` or `makecert` would make one (DER)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=365))
+        .not_valid_before(VALID_FROM)
+        .not_valid_after(VALID_UNTIL)
         .sign(key, hashes.SHA256())
     )
     return certificate.public_bytes(serialization.Encoding.DER)

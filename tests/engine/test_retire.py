@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from shared.clients.arm import IdentityAddress
 from shared.engine import Report, Runtime, open_runtime, preview
 from shared.fic import FederatedCredential, federated_credential, federated_credential_name
 from shared.settings import Settings
+from tests.domain.certificates import VALID_FROM, VALID_UNTIL
 from tests.engine.conftest import (
     FAST_BACKOFF,
     PolicyWriter,
@@ -194,15 +194,14 @@ async def test_retirement_switched_off_keeps_the_fic_and_reports_it(
 def ca_issued(common_name: str) -> bytes:
     """A code-signing certificate from a CA: its FIC subject differs between formats 1 and 2 (DER)."""
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Contoso Code Signing CA")]))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=365))
+        .not_valid_before(VALID_FROM)
+        .not_valid_after(VALID_UNTIL)
         .sign(ca_key, hashes.SHA256())
     )
     return certificate.public_bytes(serialization.Encoding.DER)

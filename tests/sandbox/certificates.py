@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-START = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+from tests.domain.certificates import VALID_FROM, VALID_UNTIL
 
 
 def _certificate(subject: x509.Name, issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -20,8 +18,8 @@ def _certificate(subject: x509.Name, issuer: x509.Name, issuer_key: ec.EllipticC
         .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(START)
-        .not_valid_after(START + datetime.timedelta(days=365))
+        .not_valid_before(VALID_FROM)
+        .not_valid_after(VALID_UNTIL)
         .sign(issuer_key, hashes.SHA256())
     )
     return certificate.public_bytes(serialization.Encoding.DER)
