@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity import CredentialUnavailableError
 from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
@@ -80,4 +80,8 @@ class CachedTokens:
             # The token endpoint answering with an error is worth a retry: it is often a cold start.
             raise TransientError(
                 f"token request for {scope} failed: {redact(error.message)}", retry_after=1.0
+            ) from error
+        except AzureError as error:  # the token endpoint could not be reached at all
+            raise TransientError(
+                f"token request for {scope} failed: {redact(str(error.message))}", retry_after=1.0
             ) from error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -23,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from shared.cli._exit import ExitCode
+from shared.cli._output import Output
 from shared.deployment import deployment_parameters
 from shared.events import Event, ResultEvent, new_event
 from shared.messaging.config import MessagingSettings
@@ -66,10 +69,12 @@ class DemoEnvironment:
     events: tuple[Event, ...]
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, out: Output) -> int:
+    """The text summary on stdout; with --output json it goes to stderr and stdout gets the JSON summary."""
     started = time.perf_counter()
     _quiet_logs()
     with (
+        contextlib.redirect_stdout(sys.stderr if out.json_output else sys.stdout),
         tempfile.TemporaryDirectory(prefix="ppmi-demo-") as workdir,
         _running_sandbox(Path(workdir)) as sandbox,
     ):
@@ -95,7 +100,8 @@ def _demo(args: argparse.Namespace) -> int:
     total = time.perf_counter() - started
     expected = sum(len(e.events) for e in environments)
     succeeded = sum(1 for r in results.values() if r.data.outcome == "succeeded")
-    print(f"\n{succeeded}/{expected} events succeeded in {total:.1f}s (sandbox start-up included)")
+    line = f"{succeeded}/{expected} events succeeded in {total:.1f}s (sandbox start-up included)"
+    out.answer(_summary_json(environments, results, elapsed, verified.healthy, total), "\n" + line)
     if succeeded != expected or not verified.healthy:
         missing = expected - len(results)
         print(
@@ -103,13 +109,45 @@ def _demo(args: argparse.Namespace) -> int:
             "the reasons are above. Run `make test` to see which part misbehaves.",
             file=sys.stderr,
         )
-        return 1
-    return 0
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+def _summary_json(
+    environments: list[DemoEnvironment],
+    results: dict[str, ResultEvent],
+    elapsed: dict[str, float],
+    healthy: bool,
+    seconds: float,
+) -> dict[str, Any]:
+    return {
+        "environments": [
+            {
+                "name": e.name,
+                "environmentId": e.environment_id,
+                "pluginPackageId": e.package_id,
+                "events": [
+                    {
+                        "type": event.type,
+                        "id": event.id,
+                        "outcome": results[event.id].data.outcome if event.id in results else None,
+                        "seconds": round(elapsed.get(event.id, 0.0), 3),
+                    }
+                    for event in e.events
+                ],
+            }
+            for e in environments
+        ],
+        "succeeded": sum(1 for r in results.values() if r.data.outcome == "succeeded"),
+        "expected": sum(len(e.events) for e in environments),
+        "verified": healthy,
+        "seconds": round(seconds, 3),
+    }
 
 
 def _quiet_logs() -> None:
     """Warnings and errors only: the summary is the demo's output."""
-    configure_telemetry(json_logs=False)
+    configure_telemetry(json_logs=False, log_stream=sys.stderr)
     logging.getLogger("ppmi").setLevel(logging.WARNING)
     # A session receiver that finds no free session within its wait logs a harmless attach warning.
     logging.getLogger("azure.servicebus._pyamqp").setLevel(logging.ERROR)

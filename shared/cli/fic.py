@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
-from uuid import UUID
 
+from shared.cli._arguments import environment_id, guid
+from shared.cli._exit import ExitCode
+from shared.cli._failures import usage
+from shared.cli._files import read_certificate
+from shared.cli._output import Output
 from shared.fic import (
     FORMAT_VERSIONS,
-    CertificateError,
     Cloud,
     FederatedCredentialError,
     Signer,
     SubjectEnvironmentSegment,
     federated_credential,
-    load_certificate,
 )
 
 EPILOG = """\
@@ -31,13 +31,6 @@ examples:
 The certificate may be DER, PEM or base64 DER. For a CA-issued certificate, pass the names exactly as
 .NET's X509Certificate2.Issuer / .Subject print them if they differ from what ppmi renders.
 """
-
-
-def _guid(value: str) -> str:
-    try:
-        return str(UUID(value))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a GUID") from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,9 +49,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    show.add_argument("--tenant-id", required=True, type=_guid, help="the Entra tenant ID")
+    show.add_argument("--tenant-id", required=True, type=guid, help="the Entra tenant ID")
     show.add_argument(
-        "--environment-id", required=True, help="the Power Platform environment ID (GUID or Default-<tenant>)"
+        "--environment-id",
+        required=True,
+        type=environment_id,
+        help="the Power Platform environment ID (lowercase GUID or Default-<tenant>)",
     )
     show.add_argument("--certificate", required=True, type=Path, help="the signing certificate file")
     show.add_argument("--issuer-name", help="the issuer DN as .NET prints it (overrides the rendered one)")
@@ -78,23 +74,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="which ID fills the subject's e/ segment (organization-id is unconfirmed)",
     )
     show.add_argument(
-        "--organization-id", type=_guid, help="the Dataverse organization ID, for organization-id"
+        "--organization-id", type=guid, help="the Dataverse organization ID, for organization-id"
     )
-    show.add_argument("--output", choices=("text", "json"), default="text")
     show.set_defaults(func=_show)
 
 
-def _show(args: argparse.Namespace) -> int:
+def _show(args: argparse.Namespace, out: Output) -> int:
+    signer = Signer.from_certificate(
+        read_certificate(args.certificate, out), args.issuer_name, args.subject_name
+    )
     try:
-        data = args.certificate.read_bytes()
-    except OSError as error:
-        print(
-            f"ppmi fic show: cannot read {args.certificate}: {error.strerror}; give a .cer or .pem file",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        signer = Signer.from_certificate(load_certificate(data), args.issuer_name, args.subject_name)
         credential = federated_credential(
             tenant_id=args.tenant_id,
             environment_id=args.environment_id,
@@ -105,16 +94,8 @@ def _show(args: argparse.Namespace) -> int:
             organization_id=args.organization_id,
             environment_segment=SubjectEnvironmentSegment(args.environment_segment),
         )
-    except CertificateError as error:
-        print(f"ppmi fic show: {args.certificate} is not a certificate: {error}", file=sys.stderr)
-        return 2
     except FederatedCredentialError as error:
-        print(f"ppmi fic show: {error}", file=sys.stderr)
-        return 2
+        raise usage(str(error), "choose another --format-version, or give the names .NET prints") from None
     values = {"issuer": credential.issuer, "subject": credential.subject, "audience": credential.audience}
-    if args.output == "json":
-        print(json.dumps(values, indent=2))
-    else:
-        for label, value in values.items():
-            print(f"{label + ':':<10} {value}")
-    return 0
+    out.answer(values, lambda: "\n".join(f"{label + ':':<10} {value}" for label, value in values.items()))
+    return ExitCode.OK

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from pathlib import Path
 
+from shared.cli._exit import ExitCode
+from shared.cli._failures import CommandError, Failure
+from shared.cli._output import Output
 from shared.cli.policy_vaults import vault_mode_warnings
 from shared.deployment import DeploymentParameters, ScopeError, deployment_parameters, drift, summary
 from shared.policy import PolicyError, load_policy
 
-EXIT_VALID = 0
-EXIT_INVALID = 1
-EXIT_NO_FILE = 2
+EXIT_VALID = ExitCode.OK
+EXIT_INVALID = ExitCode.ATTENTION
+EXIT_NO_FILE = ExitCode.USAGE
 DEFAULT_POLICY_FILE = "policy.yaml"
 SAMPLE_POLICY = "docs/policy.sample.yaml"
 
@@ -69,7 +70,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     validate.add_argument("file", nargs="?", type=Path, metavar="FILE", help=file_help)
-    validate.add_argument("--output", choices=("text", "json"), default="text")
     validate.add_argument(
         "--check-vaults",
         action="store_true",
@@ -87,7 +87,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parameters.add_argument("file", nargs="?", type=Path, metavar="FILE", help=file_help)
-    parameters.add_argument("--output", choices=("text", "json"), default="text")
     parameters.add_argument(
         "--check",
         action="store_true",
@@ -101,94 +100,86 @@ def _policy_path(args: argparse.Namespace) -> Path:
     return file or Path(os.environ.get("PPMI_POLICY_FILE") or DEFAULT_POLICY_FILE)
 
 
-def _missing(command: str, path: Path) -> int:
-    print(
-        f"ppmi policy {command}: no policy file at {path}; create one from {SAMPLE_POLICY} "
-        f"(cp {SAMPLE_POLICY} {DEFAULT_POLICY_FILE}, then set tenantId, identity and trustedSigners), "
-        f"or name the file: ppmi policy {command} FILE",
-        file=sys.stderr,
+def _missing(command: str, path: Path) -> CommandError:
+    return CommandError(
+        Failure(
+            "file",
+            f"no policy file at {path}",
+            f"create one from {SAMPLE_POLICY} (cp {SAMPLE_POLICY} {DEFAULT_POLICY_FILE}, then set tenantId, "
+            f"identity and trustedSigners), or name the file: ppmi policy {command} FILE",
+            EXIT_NO_FILE,
+        )
     )
-    return EXIT_NO_FILE
 
 
 def _reason(error: PolicyError) -> str:
     return str(error).removeprefix(f"{error.field}: ")
 
 
-def _validate(args: argparse.Namespace) -> int:
+def _validate(args: argparse.Namespace, out: Output) -> int:
     path = _policy_path(args)
     if not path.is_file():
-        return _missing("validate", path)
+        raise _missing("validate", path)
     try:
         policy = load_policy(path)
     except PolicyError as error:
-        if args.output == "json":
-            print(
-                json.dumps(
-                    {"valid": False, "file": str(path), "field": error.field, "reason": _reason(error)}
-                )
-            )
-        else:
-            print(f"invalid: {error}")
+        invalid = {"valid": False, "file": str(path), "field": error.field, "reason": _reason(error)}
+        out.answer(invalid, f"invalid: {error}")
         return EXIT_INVALID
     warnings = policy.warnings() + (vault_mode_warnings(policy) if args.check_vaults else [])
-    if args.output == "json":
-        print(
-            json.dumps(
-                {
-                    "valid": True,
-                    "file": str(path),
-                    "strategy": policy.identity.strategy,
-                    "trustedSigners": len(policy.trusted_signers),
-                    "roleGrants": len(policy.role_grants),
-                    "cloud": policy.cloud.value,
-                    "warnings": warnings,
-                }
-            )
-        )
-    else:
-        print(f"valid: {path}: {summary(policy)}")
+    valid = {
+        "valid": True,
+        "file": str(path),
+        "strategy": policy.identity.strategy,
+        "trustedSigners": len(policy.trusted_signers),
+        "roleGrants": len(policy.role_grants),
+        "cloud": policy.cloud.value,
+        "warnings": warnings,
+    }
+    out.answer(valid, f"valid: {path}: {summary(policy)}")
+    if not out.json_output:
         for warning in warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            out.note(f"warning: {warning}")
     return EXIT_VALID
 
 
-def _deployment_parameters(args: argparse.Namespace) -> int:
+def _deployment_parameters(args: argparse.Namespace, out: Output) -> int:
     path = _policy_path(args)
     if not path.is_file():
-        return _missing("deployment-parameters", path)
+        raise _missing("deployment-parameters", path)
     try:
         parameters = deployment_parameters(load_policy(path))
     except PolicyError as error:
-        # stderr only: stdout is meant for eval, and must stay empty when there is nothing to set.
-        print(
-            f"invalid: {error}\nfix the policy first; ppmi policy validate shows the same error",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
+        # stderr only in text mode: stdout is meant for eval and stays empty when there is nothing to set.
+        raise CommandError(
+            Failure(
+                "policy",
+                f"invalid: {error}",
+                "fix the policy first; ppmi policy validate shows the same error",
+                EXIT_INVALID,
+            )
+        ) from None
     except ScopeError as error:
-        print(f"ppmi policy deployment-parameters: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        raise CommandError(
+            Failure("policy", str(error), "fix the grant's scope in the policy", EXIT_INVALID)
+        ) from None
     for note in parameters.notes:
-        print(f"note: {note}", file=sys.stderr)
+        out.note(f"note: {note}")
     if args.check:
-        return _check(parameters)
-    if args.output == "json":
-        print(json.dumps(parameters.as_json(), indent=2))
-    else:
-        print("\n".join(parameters.as_azd_commands()))
+        return _check(parameters, out)
+    out.answer(parameters.as_json(), lambda: "\n".join(parameters.as_azd_commands()))
     return EXIT_VALID
 
 
-def _check(parameters: DeploymentParameters) -> int:
+def _check(parameters: DeploymentParameters, out: Output) -> int:
     findings = drift(parameters, os.environ)
+    if out.json_output or not findings:
+        out.answer(
+            {"match": not findings, "mismatches": list(findings)}, "deployment parameters match the policy"
+        )
     if not findings:
-        print("deployment parameters match the policy")
         return EXIT_VALID
     for finding in findings:
-        print(f"mismatch: {finding}", file=sys.stderr)
-    print(
-        'set them from the policy: eval "$(ppmi policy deployment-parameters)", then azd provision',
-        file=sys.stderr,
-    )
+        out.note(f"mismatch: {finding}")
+    out.note('set them from the policy: eval "$(ppmi policy deployment-parameters)", then azd provision')
     return EXIT_INVALID

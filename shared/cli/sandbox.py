@@ -7,11 +7,14 @@ import json
 import os
 import shlex
 import signal
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
+
+from shared.cli._exit import ExitCode
+from shared.cli._failures import CommandError, Failure, usage
+from shared.cli._output import Output
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -28,11 +31,10 @@ def _sandbox_package() -> ModuleType:
     try:
         import sandbox  # noqa: PLC0415
     except ImportError as exc:
-        raise SystemExit(f"{MISSING_SANDBOX} ({exc})") from exc
+        raise usage(f"{MISSING_SANDBOX} ({exc})", "install them, then run the command again") from exc
     return sandbox
 
 
-STATE_DIR = Path(".sandbox")
 ENV_FILE = "env"
 PID_FILE = "pid"
 DEFAULT_HTTPS_PORT = 47443
@@ -47,7 +49,13 @@ examples:
                                         documented latencies and rate limits, ten times faster
   ppmi sandbox --faults '{"services": {"arm": {"error_rate": 0.1, "latency_ms": 50}}}'
                                         one service's faults only
-  eval "$(ppmi sandbox --print-env)"    in another shell: point this shell at the running sandbox
+  eval "$(ppmi sandbox --print-env)"    in another shell (any directory): point it at the running sandbox
+  ppmi sandbox --environments 3         three sample environments, each with a signed plug-in package
+
+The sandbox writes its CA, a policy trusting a fresh signing certificate (signing.cer) and the env file
+under --state-dir (default: $XDG_STATE_HOME/ppmi/sandbox, else ~/.local/state/ppmi/sandbox), so
+`--print-env` finds it from any directory. The env sets PPMI_POLICY_FILE to that policy, and
+PPMI_SANDBOX_ENVIRONMENT_ID / PPMI_SANDBOX_PLUGIN_PACKAGE_ID / PPMI_SANDBOX_CERTIFICATE to the first sample.
 """
 
 
@@ -76,8 +84,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT, help="HTTPS listener port")
     parser.add_argument("--token-port", type=int, default=DEFAULT_TOKEN_PORT, help="token endpoint port")
     parser.add_argument("--servicebus-port", type=int, default=DEFAULT_SERVICEBUS_PORT, help="AMQP port")
-    parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help="where the CA and env file go")
-    parser.set_defaults(func=run)
+    parser.add_argument(
+        "--environments", type=int, default=1, metavar="N", help="sample environments to create (default 1)"
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, default=None, help="where the CA, policy and env file go (see below)"
+    )
+    parser.set_defaults(func=run, interrupted="ppmi sandbox stopped.")
 
 
 def fault_overrides(text: str) -> dict[str, Any]:
@@ -93,6 +106,13 @@ def fault_overrides(text: str) -> dict[str, Any]:
     return overrides
 
 
+def default_state_dir(environ: dict[str, str] | None = None) -> Path:
+    """One place per user, so `--print-env` finds the running sandbox from any directory."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "ppmi" / "sandbox"
+
+
 def export_lines(env: dict[str, str]) -> str:
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items())
 
@@ -105,23 +125,40 @@ def _running(pid_file: Path) -> bool:
     return True
 
 
-def print_env(state_dir: Path) -> int:
+def read_env_file(text: str) -> dict[str, str]:
+    """The variables of an env file this command wrote (`export NAME=quoted value` lines)."""
+    variables = {}
+    for line in text.splitlines():
+        words = shlex.split(line.removeprefix("export "))
+        if len(words) == 1 and "=" in words[0]:
+            name, value = words[0].split("=", 1)
+            variables[name] = value
+    return variables
+
+
+def print_env(state_dir: Path, out: Output) -> int:
     env_file = state_dir / ENV_FILE
     if not env_file.exists() or not _running(state_dir / PID_FILE):
-        print(
-            f"No running sandbox is described in {state_dir}/. Start one first with `ppmi sandbox` "
-            "(in another shell), then run `ppmi sandbox --print-env` again.",
-            file=sys.stderr,
+        raise CommandError(
+            Failure(
+                "sandbox",
+                f"no running sandbox is described in {state_dir}/",
+                "Start one first with `ppmi sandbox` (in another shell), then run `ppmi sandbox --print-env` "
+                "again (give the same --state-dir if you chose one)",
+                ExitCode.ATTENTION,
+            )
         )
-        return 1
-    sys.stdout.write(env_file.read_text(encoding="utf-8"))
-    return 0
+    text = env_file.read_text(encoding="utf-8")
+    out.answer({"stateDir": str(state_dir), "env": read_env_file(text)}, text)
+    return ExitCode.OK
 
 
-def run(args: argparse.Namespace) -> int:
-    state_dir: Path = args.state_dir.resolve()
+def run(args: argparse.Namespace, out: Output) -> int:
+    state_dir: Path = (args.state_dir or default_state_dir()).resolve()
     if args.print_env:
-        return print_env(state_dir)
+        return print_env(state_dir, out)
+    if args.environments < 0:
+        raise usage("--environments must be 0 or more", "give how many sample environments to create")
     sandbox_package = _sandbox_package()
     config = sandbox_package.SandboxConfig(
         seed=args.seed,
@@ -142,25 +179,39 @@ def run(args: argparse.Namespace) -> int:
     try:
         sandbox = sandbox_package.Sandbox(config, state_dir=state_dir)
     except ValueError as exc:
-        print(f"{exc}: use --host 127.0.0.1 (the default) or another loopback address.", file=sys.stderr)
-        return 2
+        raise usage(str(exc), "use --host 127.0.0.1 (the default) or another loopback address") from None
     try:
         sandbox.start()
     except (OSError, RuntimeError) as exc:
-        print(
-            f"The sandbox could not listen: {exc}. Is another sandbox running? Stop it, or choose other "
-            "ports with --https-port, --token-port and --servicebus-port.",
-            file=sys.stderr,
-        )
-        return 1
+        raise CommandError(
+            Failure(
+                "sandbox",
+                f"the sandbox could not listen: {exc}",
+                "is another sandbox running? Stop it, or choose other ports with --https-port, --token-port "
+                "and --servicebus-port",
+                ExitCode.UNAVAILABLE,
+            )
+        ) from None
     env_file = state_dir / ENV_FILE
     try:
-        exports = export_lines(sandbox.env)
+        env = {**sandbox.env, **_samples(sandbox, state_dir, args.environments)}
+        exports = export_lines(env)
         env_file.write_text(exports, encoding="utf-8")
         (state_dir / PID_FILE).write_text(str(os.getpid()), encoding="utf-8")
-        print(f"ppmi sandbox running (profile {args.profile}, seed {args.seed}) at {sandbox.url}")
-        print(exports, end="")
-        print(f"The same lines are in {env_file}. Press Ctrl-C to stop.", flush=True)
+        out.answer(
+            {
+                "url": sandbox.url,
+                "profile": args.profile,
+                "seed": args.seed,
+                "stateDir": str(state_dir),
+                "env": env,
+            },
+            f"ppmi sandbox running (profile {args.profile}, seed {args.seed}) at {sandbox.url}\n{exports}",
+        )
+        out.note(
+            f'The same lines are in {env_file}; in another shell: eval "$(ppmi sandbox --print-env)". '
+            "Press Ctrl-C to stop."
+        )
         stop.wait()
     finally:
         env_file.unlink(missing_ok=True)
@@ -168,5 +219,23 @@ def run(args: argparse.Namespace) -> int:
         sandbox.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print("ppmi sandbox stopped.", flush=True)
-    return 0
+    out.note("ppmi sandbox stopped.")
+    return ExitCode.OK
+
+
+def _samples(sandbox: Any, state_dir: Path, count: int) -> dict[str, str]:
+    """A policy trusting a fresh signing certificate, and `count` environments with a package it signed."""
+    from shared.cli.demo import signing_certificate, write_demo_policy  # noqa: PLC0415 - loads cryptography
+
+    certificate = signing_certificate()
+    policy = write_demo_policy(state_dir, sandbox.env, certificate)
+    env = {"PPMI_POLICY_FILE": str(policy), "PPMI_SANDBOX_CERTIFICATE": str(state_dir / "signing.cer")}
+    for number in range(1, count + 1):
+        name = "Contoso Dev" if number == 1 else f"Contoso Dev {number}"
+        environment = sandbox.control.create_environment(display_name=name, env_type="Sandbox")
+        package = sandbox.control.register_plugin_package(
+            environment.id, certificate, name=f"{name} plug-ins"
+        )
+        if number == 1:
+            env.update(PPMI_SANDBOX_ENVIRONMENT_ID=environment.id, PPMI_SANDBOX_PLUGIN_PACKAGE_ID=package)
+    return env

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from shared.cli._exit import ExitCode
+from shared.cli._failures import usage
+from shared.cli._output import Output
 from shared.schemas import SCHEMA_TYPES, render, schema_for, write_schemas
 
 EPILOG = """\
@@ -37,31 +39,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     schema.set_defaults(func=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, out: Output) -> int:
     if args.write is not None and args.type is not None:
-        print(
-            "ppmi event schema: give a TYPE to print, or --write DIR to write all; not both", file=sys.stderr
-        )
-        return 2
+        raise usage("give a TYPE to print, or --write DIR to write all; not both", "choose one")
     if args.type is not None:
-        sys.stdout.write(render(schema_for(args.type)))
-        return 0
+        out.stdout.write(render(schema_for(args.type)))  # a JSON Schema: JSON in either output mode
+        return ExitCode.OK
     if args.write is None:
-        print(
-            "ppmi event schema: name a TYPE to print its schema, or --write DIR to write them all "
-            f"(types: {', '.join(SCHEMA_TYPES)})",
-            file=sys.stderr,
+        raise usage(
+            "name a TYPE to print its schema, or --write DIR to write them all",
+            f"types: {', '.join(SCHEMA_TYPES)}",
         )
-        return 2
     try:
         written = write_schemas(args.write)
     except OSError as error:
-        print(
-            f"ppmi event schema: cannot write into {args.write}: {error.strerror}; "
-            "choose a folder you can write to",
-            file=sys.stderr,
-        )
-        return 1
-    for path in written:
-        print(path)
-    return 0
+        raise usage(
+            f"cannot write into {args.write}: {error.strerror}", "choose a folder you can write to"
+        ) from None
+    out.answer({"written": [str(path) for path in written]}, lambda: "\n".join(str(path) for path in written))
+    return ExitCode.OK

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from pathlib import Path
-from uuid import UUID
 
+from shared.cli._arguments import add_environment_id, guid
+from shared.cli._engine import with_runtime
+from shared.cli._exit import ExitCode
+from shared.cli._failures import usage
+from shared.cli._files import read_certificate
+from shared.cli._output import Output
 from shared.cli.verify_connector import (
     CONNECTOR_EXAMPLE,
     add_connector_arguments,
     connector_requested,
     missing_connector_option,
-    print_report,
-    run_connector_verify,
 )
-from shared.diagnosis import ComponentTarget, Report, verify
-from shared.engine import open_runtime
-from shared.errors import PpmiError
-from shared.fic import CertificateError, Signer, load_certificate
-from shared.policy import Policy, PolicyError, load_policy
-from shared.settings import Settings
-
-EXIT_HOLDS = 0
-EXIT_FINDINGS = 1
-EXIT_CANNOT_VERIFY = 2
+from shared.diagnosis import ComponentTarget, Report, render_text, verify, verify_connector
+from shared.engine import Runtime
+from shared.fic import Signer
 
 EPILOG = f"""\
 examples:
@@ -45,18 +39,12 @@ identity's entry in each access-policy vault of the policy, and vaults that igno
 A connector: its app registration is allowed and exists, ppmi's FIC holds its issuer, subject and the cloud's
 audience and passes the policy's connector rules, and its redirect URI is on the app.
 
-exit codes: {EXIT_HOLDS} every link holds (warnings may be printed), {EXIT_FINDINGS} at least one error found,
-  {EXIT_CANNOT_VERIFY} could not verify (settings, policy, certificate, or a service refused to answer).
+exit codes: 0 every link holds (warnings may be printed), 1 at least one error found; could not verify:
+  2 settings, policy or certificate, 3 a service refused (permissions), 6 a service could not be reached
+  (docs/cli.md has the whole table).
 needs: PPMI_POLICY_FILE, and an identity that may read the identities, role assignments, the environments
   API and the environment's Dataverse (the same identity the service runs as).
 """
-
-
-def _guid(value: str) -> str:
-    try:
-        return str(UUID(value))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a GUID") from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,10 +56,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--environment-id", required=True, help="the Power Platform environment ID")
+    add_environment_id(parser)
     component = parser.add_mutually_exclusive_group()
-    component.add_argument("--plugin-package-id", type=_guid, help="check this plug-in package too")
-    component.add_argument("--plugin-assembly-id", type=_guid, help="check this plug-in assembly too")
+    component.add_argument("--plugin-package-id", type=guid, help="check this plug-in package too")
+    component.add_argument("--plugin-assembly-id", type=guid, help="check this plug-in assembly too")
     parser.add_argument(
         "--certificate",
         type=Path,
@@ -79,7 +67,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--issuer-name", help="the issuer DN as .NET prints it (CA-issued certificates)")
     parser.add_argument("--subject-name", help="the subject DN as .NET prints it (CA-issued certificates)")
-    parser.add_argument("--output", choices=("text", "json"), default="text")
     add_connector_arguments(parser)
     parser.set_defaults(func=_verify)
 
@@ -92,55 +79,48 @@ def _component(args: argparse.Namespace) -> ComponentTarget | None:
     return None
 
 
-def _signer(args: argparse.Namespace) -> Signer | None:
+def _signer(args: argparse.Namespace, out: Output) -> Signer | None:
     if args.certificate is None:
         return None
-    try:
-        certificate = load_certificate(args.certificate.read_bytes())
-    except OSError as error:
-        raise ValueError(
-            f"cannot read {args.certificate}: {error.strerror}; give a .cer or .pem file"
-        ) from None
-    except CertificateError as error:
-        raise ValueError(f"{args.certificate} is not a certificate: {error}") from None
+    certificate = read_certificate(args.certificate, out)
     return Signer.from_certificate(certificate, args.issuer_name, args.subject_name)
 
 
-def _verify(args: argparse.Namespace) -> int:
-    problem = missing_connector_option(args) if connector_requested(args) else None
-    if problem is not None:
-        print(f"ppmi verify: {problem}", file=sys.stderr)
-        return EXIT_CANNOT_VERIFY
-    try:
-        settings = Settings.from_env()
-        policy = load_policy(settings.require_policy_file())
-        signer = _signer(args)
-    except (PpmiError, PolicyError, ValueError) as error:
-        print(f"ppmi verify: {error}", file=sys.stderr)
-        return EXIT_CANNOT_VERIFY
-    try:
-        if connector_requested(args):
-            report = run_connector_verify(settings, policy, args)
-        else:
-            report = asyncio.run(_run(settings, policy, args.environment_id, _component(args), signer))
-    except PpmiError as error:
-        print(
-            f"ppmi verify: could not read what to verify: {error}\n"
-            "Check that this identity may read the managed identities, role assignments, the environments "
-            "API and Dataverse, then run it again.",
-            file=sys.stderr,
+def _verify(args: argparse.Namespace, out: Output) -> int:
+    if connector_requested(args):
+        problem = missing_connector_option(args)
+        if problem is not None:
+            raise usage(problem, "see the connector example in `ppmi verify --help`")
+        return _verify_connector(args, out)
+    signer = _signer(args, out)
+    component = _component(args)
+    out.progress(
+        f"verifying environment {args.environment_id}: identity, FICs, Dataverse row, binding, grants"
+    )
+
+    async def run(runtime: Runtime) -> Report:
+        return await verify(runtime, args.environment_id, component=component, signer=signer)
+
+    return _answer(with_runtime(out, run), out)
+
+
+def _verify_connector(args: argparse.Namespace, out: Output) -> int:
+    out.progress(f"verifying connector {args.connector_id}: its app registration, ppmi's FIC, redirect URI")
+
+    async def run(runtime: Runtime) -> Report:
+        return await verify_connector(
+            runtime,
+            args.environment_id,
+            args.connector_id,
+            args.application_id,
+            issuer=args.issuer,
+            subject=args.subject,
+            redirect_url=args.redirect_url,
         )
-        return EXIT_CANNOT_VERIFY
-    print_report(report, args.output)
-    return EXIT_HOLDS if report.healthy else EXIT_FINDINGS
+
+    return _answer(with_runtime(out, run), out)
 
 
-async def _run(
-    settings: Settings,
-    policy: Policy,
-    environment_id: str,
-    component: ComponentTarget | None,
-    signer: Signer | None,
-) -> Report:
-    async with open_runtime(settings, policy) as runtime:
-        return await verify(runtime, environment_id, component=component, signer=signer)
+def _answer(report: Report, out: Output) -> int:
+    out.answer(report.to_json(), lambda: render_text(report))
+    return ExitCode.OK if report.healthy else ExitCode.ATTENTION

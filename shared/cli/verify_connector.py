@@ -1,15 +1,8 @@
-"""`ppmi verify --connector-id`: the custom connector's side of `ppmi verify` (its options and its run)."""
+"""`ppmi verify --connector-id`: the custom connector's side of `ppmi verify` (its options)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-
-from shared.diagnosis import Report, render_text, verify_connector
-from shared.engine import open_runtime
-from shared.policy import Policy
-from shared.settings import Settings
 
 CONNECTOR_EXAMPLE = """\
   # a custom connector with managed identity: the app, ppmi's FIC with the connector's values, redirect URI
@@ -36,23 +29,3 @@ def missing_connector_option(args: argparse.Namespace) -> str | None:
     if args.plugin_package_id or args.plugin_assembly_id or args.certificate:
         return "--connector-id checks a connector; leave out the plug-in options"
     return None
-
-
-def run_connector_verify(settings: Settings, policy: Policy, args: argparse.Namespace) -> Report:
-    async def run() -> Report:
-        async with open_runtime(settings, policy) as runtime:
-            return await verify_connector(
-                runtime,
-                args.environment_id,
-                args.connector_id,
-                args.application_id,
-                issuer=args.issuer,
-                subject=args.subject,
-                redirect_url=args.redirect_url,
-            )
-
-    return asyncio.run(run())
-
-
-def print_report(report: Report, output: str) -> None:
-    print(json.dumps(report.to_json(), indent=2) if output == "json" else render_text(report))

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import sys
 
-from shared.errors import PpmiError
+from shared.cli._exit import ExitCode
+from shared.cli._output import Output
 from shared.messaging.serving import serve_until_signalled
 from shared.messaging.worker import WorkerOptions
 
@@ -16,9 +17,12 @@ examples:
   eval "$(ppmi sandbox --print-env)" && ppmi worker
   # a container with more parallel identities
   ppmi worker --sessions 32 --event-receivers 8
+  # a summary of what was handled, as JSON on stdout when it stops (logs stay on stderr)
+  ppmi worker --output json > summary.json
 
 needs: PPMI_POLICY_FILE, ServiceBusConnection__fullyQualifiedNamespace (and the identity settings of the app).
-Stops cleanly on Ctrl-C or SIGTERM after the messages in hand.
+Stops cleanly on Ctrl-C or SIGTERM after the messages in hand, then prints how many messages ended how
+(queue:outcome). Logs go to stderr.
 """
 
 
@@ -58,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, out: Output) -> int:
     options = WorkerOptions(
         sessions=args.sessions,
         event_receivers=args.event_receivers,
@@ -66,12 +70,16 @@ def _run(args: argparse.Namespace) -> int:
         whole_batches=args.whole_batches,
         max_delivery_count=args.max_delivery_count,
     )
-    try:
-        asyncio.run(serve_until_signalled("ppmi worker", options))
-    except PpmiError as error:
-        print(f"ppmi worker: {error}", file=sys.stderr)
-        return 2
-    return 0
+    stats = asyncio.run(serve_until_signalled("ppmi worker", options, log_stream=sys.stderr))
+    counts = dict(sorted(stats.outcomes.items()))
+    out.answer({"stopped": True, "outcomes": counts}, lambda: _summary(counts))
+    return ExitCode.OK
+
+
+def _summary(counts: dict[str, int]) -> str:
+    if not counts:
+        return "no messages handled"
+    return "\n".join(f"{count:>6} {name}" for name, count in counts.items())
 
 
 def _positive(value: str) -> int:

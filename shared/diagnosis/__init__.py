@@ -17,6 +17,7 @@ from shared.diagnosis._state import (
     ObservedIdentity,
     ObservedRow,
 )
+from shared.diagnosis._status import EnvironmentStatus, GrantStatus, RowStatus, survey
 from shared.diagnosis._subjects import SegmentDifference, SubjectFacts, parse_subject, subject_differences
 from shared.diagnosis._vaults import policy_vault_warnings
 from shared.diagnosis._verify import verify
@@ -25,11 +26,13 @@ __all__ = [
     "Checked",
     "ComponentTarget",
     "DataverseRefusal",
+    "EnvironmentStatus",
     "Evidence",
     "Expectation",
     "ExpectedGrant",
     "ExpectedSigner",
     "Finding",
+    "GrantStatus",
     "Observation",
     "ObservedComponent",
     "ObservedCredential",
@@ -37,6 +40,7 @@ __all__ = [
     "ObservedIdentity",
     "ObservedRow",
     "Report",
+    "RowStatus",
     "SegmentDifference",
     "Severity",
     "SubjectFacts",
@@ -45,6 +49,7 @@ __all__ = [
     "policy_vault_warnings",
     "render_text",
     "subject_differences",
+    "survey",
     "verify",
     "verify_connector",
 ]

@@ -10,7 +10,7 @@ from shared.engine._model import Action, Desired, Enrichment, Observed
 from shared.engine._naming import identity_key
 from shared.engine._placement import Placement, find_existing
 from shared.engine._plan import plan
-from shared.engine._preview import Preview, preview
+from shared.engine._preview import WRITES, Preview, preview
 from shared.engine._process import Report, enrich, process
 from shared.engine._runtime import Runtime, open_runtime
 from shared.engine._scope import environments_in_scope
@@ -18,6 +18,7 @@ from shared.engine._vault_access import wanted_vaults
 from shared.events import StepResult
 
 __all__ = [
+    "WRITES",
     "Action",
     "Change",
     "Desired",

@@ -1,4 +1,7 @@
-"""What `ppmi plan` shows: the same planning `process` does, with every write left out."""
+"""What `ppmi plan` shows: the same planning `process` does, with every write left out.
+
+One held view of ARM serves both plans (reconcile and upgrade), so the identity and its FICs are read once.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from shared.errors import InvalidInputError
 from shared.events import new_event
 
 PREVIEW_SOURCE = "/ppmi/cli"
+# What a step that writes looks like in a plan; `none` (in place), `check` (a read) and `skip` change nothing.
+WRITES = frozenset({"create", "update", "delete"})
 
 
 @dataclass(frozen=True)
@@ -23,11 +28,22 @@ class Preview:
 
     @property
     def pending(self) -> bool:
-        return any(change.change not in ("none", "check") for change in [*self.changes, *self.upgrade])
+        """Whether `ppmi apply` would write anything (the upgrade is an offer, made by `ppmi upgrade`)."""
+        return any(change.change in WRITES for change in self.changes)
+
+    @property
+    def upgrade_available(self) -> bool:
+        return any(change.change in WRITES for change in self.upgrade)
+
+    @property
+    def removals(self) -> list[Change]:
+        """What `ppmi apply` would delete (FICs of signers that left the policy, grants, a row)."""
+        return [change for change in self.changes if change.change == "delete"]
 
 
 async def preview(environment_id: str, runtime: Runtime, *, revert: bool = False) -> Preview:
     """Observe and plan without writing; raises `InvalidInputError` when the environment cannot be served."""
+    runtime = runtime.held()
     data = {"environmentId": environment_id}
     reconcile = new_event("ppmi.environment.reconcile", data, source=PREVIEW_SOURCE)
     enrichment = await enrich(reconcile, runtime)
@@ -40,6 +56,6 @@ async def preview(environment_id: str, runtime: Runtime, *, revert: bool = False
     except InvalidInputError:
         upgrade_actions = []  # nothing to upgrade (or revert) yet
     upgrade = [describe(action) for action in upgrade_actions]
-    if all(change.change == "none" for change in upgrade):
+    if not any(change.change in WRITES for change in upgrade):
         upgrade = []
     return Preview(environment_id, changes, upgrade)

@@ -128,9 +128,12 @@ def trusted_signer(event: Event, runtime: Runtime) -> TrustedSigner:
     return trusted
 
 
-async def process(event: Event, runtime: Runtime) -> Report:
-    """Converge what `event` asks for. Raises `TransientError` only with the in-process retry budget spent."""
-    steps: list[StepResult] = []
+async def process(event: Event, runtime: Runtime, *, steps: list[StepResult] | None = None) -> Report:
+    """Converge what `event` asks for. Raises `TransientError` only with the in-process retry budget spent.
+
+    Each step is appended to `steps` as it is done (a caller may pass a list that shows them as they come).
+    """
+    steps = [] if steps is None else steps
     in_batch = isinstance(runtime.arm, HeldArm)  # the caller holds a batch of messages and one view of ARM
     runtime = runtime.held()
     try:
@@ -212,10 +215,13 @@ async def _provision(
             "ppmi does not take identities over: delete or rename it, or tag it ppmi-owned=true and "
             f"ppmi-environment={environment_id}"
         )
+    row_id = row_id_for(environment_id, placement.target)
+    # Read before the identity is written: a Dataverse that refuses ppmi (no application user, no privilege)
+    # then stops the event with nothing created. Not yet an application user, a preview cannot read the row.
+    user_pending = not write and any(isinstance(action, AddApplicationUser) for action in actions)
+    row = None if user_pending else await dataverse.get_managed_identity(row_id)
     identity, ensure = await _ensure(placement, runtime, into=into, write=write)
     actions.append(ensure)
-    row_id = row_id_for(environment_id, placement.target)
-    row = await dataverse.get_managed_identity(row_id)
     # An existing row keeps its subject format: only `ppmi upgrade` (and its revert) moves it, safely.
     version = policy.format_version if row is None else (row.version or 0)
     organization_id = enrichment.environment.organization_id if enrichment.environment else None

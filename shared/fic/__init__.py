@@ -1,6 +1,7 @@
 """FIC values for Dataverse plug-ins: issuer, subject and audience, signer facts and .NET-rendered names."""
 
-from shared.fic._certificates import CertificateError, Signer, SigningCertificate, load_certificate
+from shared.fic._certificate_files import CertificateError
+from shared.fic._certificates import Signer, SigningCertificate, load_certificate
 from shared.fic._names import common_name, render_name
 from shared.fic._values import (
     FORMAT_VERSIONS,

@@ -1,9 +1,7 @@
-"""Signing certificates and the signer facts a FIC needs, read from DER, PEM or base64."""
+"""Signing certificates and the signer facts a FIC needs, read from DER, PEM, base64 or a bundle."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from dataclasses import dataclass
@@ -12,11 +10,10 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 
+from shared.fic._certificate_files import CertificateError, signing_certificate_der
 from shared.fic._names import render_name
 
-_PEM_MARKER = "-----BEGIN CERTIFICATE-----"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _SHA1_HEX = re.compile(r"[0-9A-F]{40}", re.ASCII)
 # Signing keys ppmi accepts. RSA below 2048 bits: NuGet refuses such signatures (Learn, NuGet warning
@@ -25,10 +22,6 @@ _SHA1_HEX = re.compile(r"[0-9A-F]{40}", re.ASCII)
 # Ed25519 and others are not RSA or ECDSA, the key types Authenticode and NuGet signing use: refused.
 MIN_RSA_BITS = 2048
 MIN_CURVE_BITS = 256
-
-
-class CertificateError(ValueError):
-    """The bytes given are not a certificate this service can read."""
 
 
 @dataclass(frozen=True)
@@ -42,15 +35,13 @@ class SigningCertificate:
     issuer_name: str
     subject_name: str
     not_valid_after: datetime
+    certificates_in_file: int = 1  # more than one: a bundle, from which the signer (no CA) was taken
 
 
 def load_certificate(data: bytes | str) -> SigningCertificate:
-    """Read a certificate given as DER bytes, PEM (bytes or text) or base64 DER text."""
-    der = _der_from(data)
-    try:
-        certificate = x509.load_der_x509_certificate(der)
-    except ValueError as error:
-        raise CertificateError(f"the bytes are not a DER X.509 certificate ({error})") from None
+    """Read the signing certificate from DER bytes, PEM (bytes or text), base64 DER text or a bundle."""
+    der, count = signing_certificate_der(data)
+    certificate = x509.load_der_x509_certificate(der)
     _check_signing_key(certificate)
     return SigningCertificate(
         der=der,
@@ -60,29 +51,8 @@ def load_certificate(data: bytes | str) -> SigningCertificate:
         issuer_name=render_name(certificate.issuer),
         subject_name=render_name(certificate.subject),
         not_valid_after=certificate.not_valid_after_utc,
+        certificates_in_file=count,
     )
-
-
-def _der_from(data: bytes | str) -> bytes:
-    if isinstance(data, bytes):
-        if data.startswith(b"\x30"):
-            return data
-        try:
-            data = data.decode("ascii")
-        except UnicodeDecodeError:
-            raise CertificateError("the bytes are neither DER, PEM nor base64 text") from None
-    text = data.strip()
-    if not text:
-        raise CertificateError("the certificate is empty")
-    if _PEM_MARKER in text:
-        try:
-            return x509.load_pem_x509_certificate(text.encode("ascii")).public_bytes(Encoding.DER)
-        except (ValueError, UnicodeEncodeError) as error:
-            raise CertificateError(f"the PEM block is not a readable certificate ({error})") from None
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise CertificateError("the text is not valid base64 (standard alphabet, with padding)") from None
 
 
 def _check_signing_key(certificate: x509.Certificate) -> None:

@@ -1,6 +1,6 @@
 """The one async HTTP layer: auth, timeouts, retries honouring `Retry-After`, pacing, error classes."""
 
-from shared.http._client import Backoff, Call, HttpClient, retry_after_seconds
+from shared.http._client import Backoff, Call, HttpClient, RetryNotice, retry_after_seconds
 from shared.http._clock import Clock, SystemClock, VirtualClock
 from shared.http._pacing import (
     DEFAULT_RATES,
@@ -26,6 +26,7 @@ __all__ = [
     "PaceKey",
     "Pacing",
     "Rate",
+    "RetryNotice",
     "SystemClock",
     "TokenBucket",
     "VirtualClock",

@@ -6,7 +6,7 @@ import email.utils
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +27,17 @@ from shared.http._clock import Clock, SystemClock
 from shared.http._pacing import PaceKey, Pacing, call_pace
 from shared.settings import is_loopback
 from shared.telemetry import instrument_http_client, record_retry
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """A call about to be tried again, and the wait before it: for whoever shows progress (the CLI)."""
+
+    service: str
+    call: str
+    status: int | None
+    code: str
+    wait_seconds: float
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,7 @@ class HttpClient:
         self._backoff = backoff or Backoff()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._not_before: dict[str, float] = {}
+        self.on_retry: Callable[[RetryNotice], None] | None = None  # told before each wait for a retry
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -158,6 +170,10 @@ class HttpClient:
                     raise
                 attempt += 1
                 record_retry(call.service, reason)
+                if self.on_retry is not None:
+                    status = error.status if isinstance(error, ServiceError) else None
+                    code = error.code if isinstance(error, ServiceError) else "token"
+                    self.on_retry(RetryNotice(call.service, call.name, status, code, delay))
                 await self.clock.sleep(delay)
 
     async def _attempt(self, call: Call, url: httpx.URL) -> httpx.Response:
@@ -214,7 +230,7 @@ class HttpClient:
             call=call.name,
             status=None,
             code=code,
-            message=str(error) or code,
+            message=f"{httpx.URL(call.url).host}: {str(error) or code}",
         )
 
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TextIO
 
 from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
@@ -41,7 +42,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def configure_process_telemetry(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+def configure_process_telemetry(
+    settings: Settings, environ: Mapping[str, str] | None = None, *, log_stream: TextIO | None = None
+) -> None:
     """Logs always; export to Application Insights when configured, always with Entra authentication.
 
     The deployed Application Insights has local (key) authentication off, so export without a token is
@@ -54,7 +57,7 @@ def configure_process_telemetry(settings: Settings, environ: Mapping[str, str] |
         credential = ManagedIdentityCredential(client_id=settings.azure_client_id)
     elif variables.get(APPLICATION_INSIGHTS_VARIABLE):
         credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
-    configure_telemetry(credential=credential)
+    configure_telemetry(credential=credential, log_stream=log_stream)
 
 
 @dataclass

@@ -1,17 +1,20 @@
 """Re-drive kept messages, from `ppmi-kept` or a queue's dead-letter sub-queue, back to their source queue.
 
 A re-driven message starts again at attempt 1 with its re-drive count raised, so every message derived from it
-gets a fresh ID that duplicate detection will not drop.
+gets a fresh ID that duplicate detection will not drop. A run re-drives what was kept when it started, once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 
 from azure.servicebus import ServiceBusReceivedMessage, ServiceBusSubQueue
 from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
+from azure.servicebus.exceptions import MessageAlreadySettled, MessageLockLostError
 
+from shared.errors import PermanentError
 from shared.messaging.envelope import (
     ATTEMPT,
     EVENTS_QUEUE,
@@ -101,44 +104,91 @@ async def list_kept(client: ServiceBusClient, location: str) -> list[KeptMessage
 
 
 async def requeue(
-    client: ServiceBusClient, location: str, *, message_ids: Collection[str] | None, wait_seconds: float = 2.0
+    client: ServiceBusClient,
+    location: str,
+    *,
+    message_ids: Collection[str] | None,
+    wait_seconds: float = 2.0,
+    redriven_one: Callable[[KeptMessage], None] | None = None,
 ) -> list[KeptMessage]:
     """Send the chosen kept messages (all when `message_ids` is None) back to their source; complete them.
 
-    Messages not chosen are abandoned, which raises their delivery count: give `ppmi-kept` a generous
-    max delivery count.
+    A run works on the messages kept when it started, each once: a re-driven message that is kept again
+    (the cause is not fixed yet) arrives behind them and waits for the next run instead of looping. Messages
+    not chosen are held locked until the run ends and then abandoned (which counts as a delivery: give
+    `ppmi-kept` a generous max delivery count).
     """
-    done: list[KeptMessage] = []
-    outbox = Outbox(client)
+    snapshot = await list_kept(client, location)
     wanted = None if message_ids is None else set(message_ids)
+    run = _Redrive(
+        location=location,
+        chosen={
+            kept.sequence_number
+            for kept in snapshot
+            if wanted is None or kept.message_id in wanted or kept.origin_id in wanted
+        },
+        last_kept=max((kept.sequence_number for kept in snapshot), default=0),
+        redriven_one=redriven_one,
+    )
+    if not run.chosen:
+        return []
+    outbox = Outbox(client)
     try:
         async with _receiver(client, location) as receiver:
-            seen: set[int] = set()
-            wait = wait_seconds
-            while True:
-                batch = await receiver.receive_messages(max_message_count=_PEEK_PAGE, max_wait_time=wait)
-                wait = min(wait_seconds, _NEXT_PAGE_WAIT)  # later pages are prefetched or not there at all
-                fresh = [message for message in batch if (message.sequence_number or 0) not in seen]
-                if not fresh:
-                    for message in batch:
-                        await receiver.abandon_message(message)
-                    return done
-                for message in fresh:
-                    seen.add(message.sequence_number or 0)
-                    kept = describe(message, location)
-                    if wanted is not None and kept.message_id not in wanted and kept.origin_id not in wanted:
-                        await receiver.abandon_message(message)
-                        continue
-                    if kept.source_queue not in (EVENTS_QUEUE, WORK_QUEUE):
-                        raise ValueError(
-                            f"kept message {kept.message_id} names no source queue ({kept.source_queue!r}); "
-                            "inspect it with `ppmi requeue --dry-run`"
-                        )
-                    await outbox.send([redriven(from_sdk_message(message, location), kept)])
-                    await receiver.complete_message(message)
-                    done.append(kept)
+            try:
+                await run.receive(receiver, outbox, wait_seconds)
+            finally:
+                for message in run.held:
+                    with contextlib.suppress(MessageLockLostError, MessageAlreadySettled):
+                        await receiver.abandon_message(message)  # a lapsed lock frees it anyway
     finally:
         await outbox.close()
+    return run.done
+
+
+@dataclass
+class _Redrive:
+    """One run: the sequence numbers still to re-drive, what was re-driven, what is held back locked."""
+
+    location: str
+    chosen: set[int]
+    last_kept: int  # the highest sequence number kept when the run started
+    redriven_one: Callable[[KeptMessage], None] | None
+    done: list[KeptMessage] = field(default_factory=list)
+    held: list[ServiceBusReceivedMessage] = field(default_factory=list)
+
+    async def receive(self, receiver: ServiceBusReceiver, outbox: Outbox, wait_seconds: float) -> None:
+        """Receive in sequence order until every chosen message is re-driven or the snapshot is passed."""
+        wait = wait_seconds
+        while self.chosen:
+            batch = await receiver.receive_messages(max_message_count=_PEEK_PAGE, max_wait_time=wait)
+            wait = min(wait_seconds, _NEXT_PAGE_WAIT)  # later pages are prefetched or not there at all
+            if not batch:
+                return  # the rest were taken meanwhile (or are locked by another reader)
+            for message in batch:
+                if (message.sequence_number or 0) in self.chosen:
+                    await self._redrive(receiver, outbox, message)
+                else:
+                    self.held.append(message)  # kept locked, so it is not delivered to this run again
+            if max(message.sequence_number or 0 for message in batch) > self.last_kept:
+                return  # past what was kept when the run started: the rest are not there any more
+
+    async def _redrive(
+        self, receiver: ServiceBusReceiver, outbox: Outbox, message: ServiceBusReceivedMessage
+    ) -> None:
+        self.chosen.discard(message.sequence_number or 0)
+        kept = describe(message, self.location)
+        if kept.source_queue not in (EVENTS_QUEUE, WORK_QUEUE):
+            self.held.append(message)
+            raise PermanentError(
+                f"kept message {kept.message_id} names no source queue ({kept.source_queue!r}); "
+                "inspect it with `ppmi requeue --dry-run`"
+            )
+        await outbox.send([redriven(from_sdk_message(message, self.location), kept)])
+        await receiver.complete_message(message)
+        self.done.append(kept)
+        if self.redriven_one is not None:
+            self.redriven_one(kept)
 
 
 def _receiver(client: ServiceBusClient, location: str) -> ServiceBusReceiver:

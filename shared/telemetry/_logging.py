@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 from opentelemetry import trace
@@ -60,10 +61,15 @@ def _processors() -> list[Processor]:
     ]
 
 
-def configure_logging(*, json_logs: bool | None) -> None:
-    """Point structlog at stdlib and give the `ppmi` logger one stdout handler (JSON, or console on a TTY)."""
+def configure_logging(*, json_logs: bool | None, stream: TextIO | None = None) -> None:
+    """Point structlog at stdlib and give the `ppmi` logger one handler (JSON, or console on a TTY).
+
+    The handler writes to stdout (the Functions host's log stream) unless `stream` says otherwise: the CLI
+    keeps stdout for its answers and logs on stderr.
+    """
+    stream = stream or sys.stdout
     if json_logs is None:
-        json_logs = not sys.stdout.isatty()
+        json_logs = not stream.isatty()
     renderer: Processor = (
         structlog.processors.JSONRenderer(sort_keys=False)
         if json_logs
@@ -83,7 +89,7 @@ def configure_logging(*, json_logs: bool | None) -> None:
     root = logging.getLogger(ROOT_LOGGER_NAME)
     for handler in [h for h in root.handlers if isinstance(h, _StdoutHandler)]:
         root.removeHandler(handler)
-    handler = _StdoutHandler(sys.stdout)
+    handler = _StdoutHandler(stream)
     handler.setFormatter(formatter)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
@@ -96,7 +102,7 @@ def configure_logging(*, json_logs: bool | None) -> None:
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Marks the handler configure_logging owns, so reconfiguring replaces it instead of stacking."""
+    """Marks the handler configure_logging owns (on stdout or the stream given): reconfiguring replaces it."""
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

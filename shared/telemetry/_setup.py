@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import TextIO
 
 from azure.core.credentials import TokenCredential
 from azure.monitor.opentelemetry import configure_azure_monitor
@@ -79,6 +80,7 @@ def configure_telemetry(
     connection_string: str | None = None,
     credential: TokenCredential | None = None,
     json_logs: bool | None = None,
+    log_stream: TextIO | None = None,
 ) -> None:
     """Set up logs, traces and metrics once; calling again with the same target changes nothing.
 
@@ -86,7 +88,7 @@ def configure_telemetry(
     logs are configured. With *credential*, ingestion uses Entra authentication instead of the key.
     """
     global _configured  # noqa: PLW0603 - process-wide OpenTelemetry providers can be installed only once
-    configure_logging(json_logs=json_logs)
+    configure_logging(json_logs=json_logs, stream=log_stream)
     logging.getLogger("azure").setLevel(logging.WARNING)
     connection_string = connection_string or os.environ.get(CONNECTION_STRING_VARIABLE) or None
     if connection_string is None:

@@ -74,10 +74,12 @@ def test_without_a_policy_it_says_which_variable_to_set(
 def test_an_unreadable_certificate_is_refused_before_anything_is_read(
     provisioned: Provisioned, tmp_path: Path
 ) -> None:
+    before = len(provisioned.sandbox.requests)
     verified = provisioned.verify("--certificate", str(tmp_path / "missing.cer"))
     assert verified.exit_code == 2
     assert "cannot read" in verified.stderr
-    assert verified.stdout == ""
+    assert verified.report["error"]["kind"] == "usage"  # the JSON answer is the error, and only that
+    assert len(provisioned.sandbox.requests) == before
 
 
 def test_help_shows_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
