@@ -30,6 +30,7 @@ from shared.settings import SERVICEBUS_NAMESPACE_VARIABLE, is_loopback
 SANDBOX_AGAIN = (
     'run `eval "$(ppmi sandbox --print-env)"` again (and start `ppmi sandbox` if it is not running)'
 )
+CHAIN_FAILED = "DefaultAzureCredential failed to retrieve a token"
 NOT_AN_APPLICATION_USER = "0x80072560"  # Dataverse: the caller is no user of the organisation
 TLS_FAILURE_MARKERS = ("certificate verify failed", "CERTIFICATE_VERIFY_FAILED", "SSL", "TLS")
 
@@ -200,9 +201,9 @@ def _network_failure(error: ServiceError, service: str, env: Mapping[str, str]) 
         return Failure("tls", f"TLS to {service} failed ({error.call}): {detail}", hint, ExitCode.UNAVAILABLE)
     if connect_to:
         hint = (
-            f"PPMI_CONNECT_TO={connect_to} sends every request there and nothing answers: start "
-            "`ppmi sandbox` "
-            "and " + SANDBOX_AGAIN.removeprefix("run ") + ", or unset PPMI_CONNECT_TO to reach Azure"
+            f"PPMI_CONNECT_TO={connect_to} sends every request there and nothing answers: "
+            + SANDBOX_AGAIN
+            + "; or unset PPMI_CONNECT_TO to reach Azure"
         )
     else:
         hint = "check the network, DNS and any proxy (HTTPS_PROXY) between here and that host, then try again"
@@ -211,7 +212,17 @@ def _network_failure(error: ServiceError, service: str, env: Mapping[str, str]) 
     )
 
 
-def _token_failure(message: str, env: Mapping[str, str]) -> Failure:
+def _token_failure(text: str, env: Mapping[str, str]) -> Failure:
+    message = text.splitlines()[0]  # the SDK appends the same again as "Code: ... Message: ..." lines
+    if CHAIN_FAILED in text:
+        return Failure(
+            "credentials",
+            message.split(CHAIN_FAILED)[0] + "no credential of DefaultAzureCredential's chain could get one "
+            "(environment variables, workload identity, managed identity, Azure CLI, Azure PowerShell, azd)",
+            "sign in with `az login` (or `azd auth login`), or run where a managed identity is available; "
+            "for the sandbox: " + SANDBOX_AGAIN,
+            ExitCode.USAGE,
+        )
     endpoint = env.get("IDENTITY_ENDPOINT", "")
     host = endpoint.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
     if endpoint and is_loopback(host):

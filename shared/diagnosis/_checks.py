@@ -173,14 +173,17 @@ def row_field_findings(expectation: Expectation, observation: Observation, row: 
             "the subject would not carry this environment",
         )
     if (row.version or 0) < CURRENT_ROW_VERSION:
+        # Dataverse presents the row's own format, and the FIC checks expect that format: a version 1 row
+        # with its version 1 FICs works. Moving on is advice (those checks report what would break).
         version = effective_version(expectation, observation)
         findings.append(
             Finding(
                 code="row.old_version",
-                severity=Severity.ERROR,
+                severity=Severity.WARNING,
                 message=f"row {row.row_id} is version {row.version if row.version is not None else 'null'} "
-                f"({'legacy issuer' if version == 0 else 'CN-based subject'}); current rows are version "
-                f"{CURRENT_ROW_VERSION}",
+                f"({'legacy issuer' if version == 0 else 'CN-based subject'}): it works with FICs in its "
+                f"format, but current rows are version {CURRENT_ROW_VERSION}, which survive certificate "
+                "names with commas or non-ASCII letters",
                 fix=f"run `{_fixes.upgrade(expectation.environment_id)}`: it adds the version 2 FIC, "
                 "flips the row, verifies, then removes the old FIC (revert with --revert)",
                 evidence=Evidence(expected=str(CURRENT_ROW_VERSION), actual=str(row.version)),

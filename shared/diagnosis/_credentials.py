@@ -39,6 +39,7 @@ class WantedCredential:
     credential: FederatedCredential
     names: tuple[str, ...]  # names ppmi uses for this signer (any format), most likely first
     facts: SubjectFacts
+    trusted: bool = True  # False: the policy does not trust the signer, so no reconcile makes its FIC
 
 
 def runtime_row(observation: Observation) -> ObservedRow | None:
@@ -116,7 +117,9 @@ def wanted_credentials(
             findings.append(_unrepresentable(expectation, signer, version, str(error)))
             continue
         facts = _facts(expectation, observation, signer)
-        wanted.append(WantedCredential(signer.name, credential, _names(expectation, signer, version), facts))
+        trusted = any(each.signer.matches(signer.signer) for each in expectation.trusted)
+        names = _names(expectation, signer, version)
+        wanted.append(WantedCredential(signer.name, credential, names, facts, trusted=trusted))
     component = observation.component
     if component is not None and component.server_subject and version == 2 and wanted:
         return _cross_checked(expectation, wanted, component.server_subject)
@@ -144,7 +147,7 @@ def _cross_checked(
     another_signer = all(d.segment in SIGNER_SEGMENTS for d in differences)
     # ppmi's FIC for the nearest signer is right for that signer, so it is no near miss for another one.
     names = () if another_signer else nearest.names
-    wanted = WantedCredential(label, presented, names, nearest.facts)
+    wanted = WantedCredential(label, presented, names, nearest.facts, trusted=not another_signer)
     details = tuple(d.explanation for d in differences)
     if another_signer and not expectation.signer_given:
         finding = Finding(
@@ -294,11 +297,18 @@ def _missing(expectation: Expectation, observation: Observation, wanted: WantedC
         else ""
     )
     assert observation.identity is not None
+    reconcile = _fixes.reconcile(expectation.environment_id)
+    fix = f"run `{reconcile}`.{full}"
+    if not wanted.trusted:  # a reconcile makes FICs for trusted signers only: the policy must change first
+        fix = (
+            "add the signing certificate under trustedSigners in the policy (PPMI_POLICY_FILE) and deploy "
+            f"it; ppmi then makes the FIC (`{reconcile}` does it at once).{full}"
+        )
     return Finding(
         code="fic.missing",
         severity=Severity.ERROR,
         message=f"no FIC on the identity trusts {wanted.label}, so Entra refuses its token exchange",
-        fix=f"run `{_fixes.reconcile(expectation.environment_id)}`.{full}",
+        fix=fix,
         evidence=Evidence(
             expected=f"issuer {wanted.credential.issuer}, subject {wanted.credential.subject}, audience "
             f"{wanted.credential.audience}",

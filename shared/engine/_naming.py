@@ -15,6 +15,12 @@ OWNED_TAG = "ppmi-owned"
 ENVIRONMENT_TAG = "ppmi-environment"
 POOL_TAG = "ppmi-pool"
 UPGRADED_FROM_TAG = "ppmi-upgraded-from"  # the row version before the last upgrade, so it can be reverted
+PROPAGATION_TAG_PREFIX = "ppmi-fics-created-"  # + environment: when an upgrade's new FICs were created (UTC)
+
+
+def propagation_tag(environment_id: str) -> str:
+    """The tag saying when an upgrade made an environment's new FICs (per environment: shards are shared)."""
+    return f"{PROPAGATION_TAG_PREFIX}{environment_id.lower()}"
 
 
 def identity_key(environment_id: str, policy: Policy) -> str:

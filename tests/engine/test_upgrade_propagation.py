@@ -11,6 +11,7 @@ import pytest
 from sandbox.server import Sandbox
 from shared.cli import main
 from shared.engine import open_runtime, process
+from shared.engine._naming import propagation_tag
 from shared.errors import PropagationPending, TransientError
 from shared.events import parse_event
 from shared.messaging.config import MessagingSettings
@@ -27,6 +28,34 @@ PROPAGATION = "PPMI_FIC_PROPAGATION_SECONDS"
 def _row_version(sandbox: Sandbox, environment_id: str) -> int:
     (row,) = sandbox.control.rows(environment_id, "managedidentities")
     return int(row["version"])
+
+
+def _tags(sandbox: Sandbox) -> dict[str, str]:
+    (identity,) = sandbox.control.dump()["identities"]
+    return dict(identity.get("tags") or {})
+
+
+def _retag(sandbox: Sandbox, tags: dict[str, str]) -> None:
+    """Set the identity's tags through ARM, as the portal or `az tag` would."""
+    (identity,) = sandbox.control.dump()["identities"]
+    arm_url = "https://management.azure.com"
+    with sandbox.client(arm_url, base_url=arm_url) as arm:
+        reply = arm.put(
+            str(identity["id"]),
+            params={"api-version": "2024-11-30"},
+            json={"location": identity["location"], "tags": tags},
+        )
+        reply.raise_for_status()
+
+
+def _backdate_record(sandbox: Sandbox, environment_id: str, *, seconds: float) -> None:
+    """The record of when the new FICs were made, moved `seconds` into the past: time passing, quickly."""
+    moment = datetime.now(UTC) - timedelta(seconds=seconds)
+    _retag(sandbox, {**_tags(sandbox), propagation_tag(environment_id): moment.isoformat()})
+
+
+def _drop_record(sandbox: Sandbox, environment_id: str) -> None:
+    _retag(sandbox, {k: v for k, v in _tags(sandbox).items() if k != propagation_tag(environment_id)})
 
 
 def _subjects(sandbox: Sandbox) -> list[str]:
@@ -61,12 +90,42 @@ async def test_the_row_keeps_its_version_until_the_new_fic_has_had_time_to_propa
         assert v1_subject in _subjects(sandbox)
         assert _row_version(sandbox, environment_id) == 1
 
-        # Tried again later (the FIC now in place): the row moves and the old FIC goes.
+        # Tried again at once (a restart, another instance): the wait recorded on the identity still holds.
+        with pytest.raises(PropagationPending) as again:
+            await process(upgrade, rt)
+        assert 0 < again.value.retry_after <= 300
+        assert _row_version(sandbox, environment_id) == 1
+
+    # Once the whole wait has passed since the FIC was made, the row moves, the old FIC and the record go.
+    _backdate_record(sandbox, environment_id, seconds=301)
+    async with open_runtime(Settings.from_env(), write_policy(trusted=[leaf]), backoff=FAST_BACKOFF) as rt:
         finished = await process(upgrade, rt)
     assert finished.outcome == "succeeded", finished.reason
     assert _row_version(sandbox, environment_id) == 2
     (v2_subject,) = _subjects(sandbox)
     assert v2_subject != v1_subject
+    assert propagation_tag(environment_id) not in _tags(sandbox)
+
+
+async def test_new_fics_found_without_a_record_are_recorded_and_waited_for_in_full(
+    sandbox: Sandbox, write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leaf = ca_issued_der().leaf_der
+    environment_id = await _v1_environment(sandbox, write_policy, leaf)
+    monkeypatch.setenv(PROPAGATION, "300")
+    upgrade = event("identity.upgrade", environment_id, targetVersion=2)
+    async with open_runtime(Settings.from_env(), write_policy(trusted=[leaf]), backoff=FAST_BACKOFF) as rt:
+        with pytest.raises(PropagationPending):
+            await process(upgrade, rt)
+    _drop_record(sandbox, environment_id)  # as if the run stopped between creating the FIC and tagging
+
+    async with open_runtime(Settings.from_env(), write_policy(trusted=[leaf]), backoff=FAST_BACKOFF) as rt:
+        with pytest.raises(PropagationPending) as pending:
+            await process(upgrade, rt)
+
+    assert pending.value.retry_after == 300
+    assert propagation_tag(environment_id) in _tags(sandbox)
+    assert _row_version(sandbox, environment_id) == 1
 
 
 async def test_through_service_bus_the_upgrade_is_rescheduled_on_its_session_for_after_the_wait(
