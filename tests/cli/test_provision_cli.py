@@ -11,12 +11,14 @@ import pytest
 
 from sandbox.server import Sandbox
 from shared.cli import main
+from shared.cli._exit import ExitCode
+from shared.cli._output import Output
 from shared.clients.arm import IdentityAddress
 from shared.engine import open_runtime
 from shared.fic import federated_credential
 from shared.policy import Policy
 from shared.settings import Settings
-from tests.engine.conftest import PolicyWriter
+from tests.engine.conftest import PolicyWriter, self_signed
 
 LEGACY_FIC = "contoso-legacy"  # made by hand before ppmi, under a name ppmi would never choose
 
@@ -73,8 +75,8 @@ def test_a_v0_row_is_planned_upgraded_and_reverted(
 
     code, out = run(capsys, "plan", "--environment-id", environment.id, "--output", "json")
     planned: dict[str, Any] = json.loads(out)
-    assert code == 1  # an upgrade is pending: the same exit as the text form
-    assert planned["pending"] is True
+    assert code == 0  # apply would change nothing; the upgrade is an offer, not a pending change
+    assert (planned["pending"], planned["upgradeAvailable"]) == (False, True)
     assert all(change["change"] in ("none", "check", "skip") for change in planned["apply"])
     upgrade = [(c["step"], c["change"]) for c in planned["upgrade"]]
     assert upgrade == [
@@ -99,9 +101,10 @@ def test_a_v0_row_is_planned_upgraded_and_reverted(
     assert restored.endswith("-v0")
 
     code, out = run(capsys, "plan", "--environment-id", environment.id)
-    assert code == 1  # the upgrade is on offer again, nothing else pending
+    assert code == 0  # the upgrade is on offer again, nothing else pending
     assert "ppmi apply: 0 change(s)" in out
     assert "ppmi upgrade: 4 change(s)" in out
+    assert "an offer: run `ppmi upgrade`" in out
 
 
 def test_plan_shows_a_new_environment_and_writes_nothing(
@@ -120,9 +123,10 @@ def test_an_unknown_environment_is_rejected_with_a_hint(
 ) -> None:
     code = main(["apply", "--environment-id", "00000000-0000-0000-0000-000000000001"])
     captured = capsys.readouterr()
-    assert code == 4
-    assert "does not exist" in captured.out
+    assert code == ExitCode.REJECTED
+    assert "does not exist" in captured.err
     assert "fix the cause" in captured.err
+    assert captured.out == ""
 
 
 def test_a_missing_policy_file_names_the_variable(
@@ -131,3 +135,95 @@ def test_a_missing_policy_file_names_the_variable(
     monkeypatch.delenv("PPMI_POLICY_FILE", raising=False)
     assert main(["plan", "--environment-id", "00000000-0000-0000-0000-000000000001"]) == 2
     assert "PPMI_POLICY_FILE" in capsys.readouterr().err
+
+
+def _provisioned(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> str:
+    environment = sandbox.control.create_environment(display_name="Sales")
+    assert run(capsys, "apply", "--environment-id", environment.id)[0] == 0
+    return environment.id
+
+
+def test_plan_reads_the_identity_and_its_fics_once(
+    sandbox: Sandbox, single_signer_policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment_id = _provisioned(sandbox, capsys)
+    before = len(sandbox.requests)
+
+    assert run(capsys, "plan", "--environment-id", environment_id)[0] == 0
+
+    reads = [r for r in sandbox.requests[before:] if r.service == "arm" and r.method == "GET"]
+    identity_reads = [r for r in reads if r.path.lower().endswith(f"/ppmi-{environment_id}")]
+    fic_lists = [r for r in reads if r.path.endswith("/federatedIdentityCredentials")]
+    assert (len(identity_reads), len(fic_lists)) == (1, 1)
+
+
+def test_plan_counts_only_writes_and_exits_zero_when_apply_would_change_nothing(
+    sandbox: Sandbox, single_signer_policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment_id = _provisioned(sandbox, capsys)
+    stranger = self_signed("Fabrikam Plug-ins")  # a package whose signer the policy does not trust
+    sandbox.control.register_plugin_package(environment_id, stranger, name="Fabrikam")
+
+    code, out = run(capsys, "plan", "--environment-id", environment_id)
+
+    assert code == 0, out
+    assert "ppmi apply: 0 change(s)" in out
+    assert "! bind-component" in out  # the skip is shown, and not counted
+
+
+def test_apply_checks_dataverse_before_it_creates_anything(
+    sandbox: Sandbox, single_signer_policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment = sandbox.control.create_environment(display_name="No app user", app_users=())
+
+    code = main(["apply", "--environment-id", environment.id])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.FAILED
+    assert "not an application user" in captured.err
+    assert sandbox.control.dump()["identities"] == []  # nothing was left half-made
+    assert all(not record.write for record in sandbox.requests)
+
+
+def test_removals_are_shown_and_need_yes(
+    sandbox: Sandbox,
+    *,
+    write_policy: PolicyWriter,
+    signers: list[bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PPMI_POLICY_FILE", str(tmp_path / "policy.yaml"))
+    write_policy(trusted=signers)
+    environment_id = _provisioned(sandbox, capsys)
+    write_policy(trusted=signers[:1])  # the second signer leaves the policy: its FIC is to go
+    assert len(fic_names(sandbox, environment_id)) == 2
+
+    code = main(["apply", "--environment-id", environment_id])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert "would remove 1 thing(s)" in captured.err
+    assert "- federated-credential ppmi-" in captured.err
+    assert "--yes" in captured.err
+    assert len(fic_names(sandbox, environment_id)) == 2
+
+    monkeypatch.setattr(Output, "interactive", property(lambda self: True))
+    monkeypatch.setattr("builtins.input", lambda: "y")
+    assert main(["apply", "--environment-id", environment_id]) == 0
+    assert len(fic_names(sandbox, environment_id)) == 1
+
+
+def test_an_upper_case_environment_id_is_named_as_such(
+    sandbox: Sandbox, single_signer_policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment = sandbox.control.create_environment(display_name="Sales")
+    for command in ("plan", "apply", "upgrade", "verify", "status"):
+        with pytest.raises(SystemExit) as exited:
+            main([command, "--environment-id", environment.id.upper()])
+        assert exited.value.code == ExitCode.USAGE
+        err = capsys.readouterr().err
+        assert "is written in upper case" in err
+        assert f"use {environment.id}" in err
+    assert sandbox.requests == []
