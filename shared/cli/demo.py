@@ -102,6 +102,8 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
     succeeded = sum(1 for r in results.values() if r.data.outcome == "succeeded")
     line = f"{succeeded}/{expected} events succeeded in {total:.1f}s (sandbox start-up included)"
     out.answer(_summary_json(environments, results, elapsed, verified.healthy, total), "\n" + line)
+    if out.json_output:
+        out.note(line)
     if succeeded != expected or not verified.healthy:
         missing = expected - len(results)
         print(

@@ -123,11 +123,14 @@ def _text(statuses: list[EnvironmentStatus], outcomes: dict[str, LastOutcome], *
         return "\n\n".join(
             _details(status, outcomes.get(status.environment_id.lower())) for status in statuses
         )
-    header = f"{'environment':<38}{'name':<20}{'FICs':>5}  {'row':<8}{'bound':>6}{'grants':>8}  last outcome"
+    width = max(len(status.environment_id) for status in statuses) + 2
+    header = (
+        f"{'environment':<{width}}{'name':<20}{'FICs':>5}  {'row':<8}{'bound':>6}{'grants':>8}  last outcome"
+    )
     lines = [header]
     for status in statuses:
         lines.append(
-            f"{status.environment_id:<38}{(status.display_name or '(gone)')[:19]:<20}"
+            f"{status.environment_id:<{width}}{(status.display_name or '(gone)')[:19]:<20}"
             f"{len(status.credentials):>5}  "
             f"{_row(status):<8}{len(status.bindings):>6}{_grants(status):>8}  "
             f"{_outcome(outcomes.get(status.environment_id.lower()))}"
@@ -171,7 +174,7 @@ def _grants(status: EnvironmentStatus) -> str:
 
 def _outcome(outcome: LastOutcome | None, *, long: bool = False) -> str:
     if outcome is None:
-        return "-"
+        return "none recorded" if long else "-"
     when = outcome.time.strftime("%Y-%m-%d %H:%M") if outcome.time else "time unknown"
     text = f"{outcome.outcome} {when}"
     if long:

@@ -7,13 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli.schemas import documented
+
 ROOT = Path(__file__).resolve().parents[2]
+DEMO = ["demo", "--output", "json"]
 
 
 def test_demo_provisions_three_environments_and_every_link_verifies(tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PPMI_", "IDENTITY_", "AZURE_"))}
     finished = subprocess.run(
-        [sys.executable, "-c", "from shared.cli import main; raise SystemExit(main(['demo']))"],
+        [
+            sys.executable,
+            "-c",
+            "from shared.cli import main; raise SystemExit(main(['demo', '--output', 'json']))",
+        ],
         cwd=tmp_path,
         env={**environment, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -23,7 +30,9 @@ def test_demo_provisions_three_environments_and_every_link_verifies(tmp_path: Pa
     )
 
     assert finished.returncode == 0, finished.stderr
-    out = finished.stdout
+    summary = documented("demo", finished.stdout)  # with --output json the text summary goes to stderr
+    assert (summary["succeeded"], summary["expected"], summary["verified"]) == (6, 6, True)
+    out = finished.stderr
     assert "6/6 events succeeded" in out
     for name in ("Contoso Sales", "Contoso Service", "Contoso Finance"):
         assert f"{name}  " in out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from shared.cli import main
 from shared.cli._exit import ExitCode
 from shared.events import new_event
+from tests.cli.schemas import documented
 from tests.messaging.conftest import Platform, worker
 
 
@@ -68,7 +68,7 @@ async def test_an_event_file_is_sent_as_written_and_its_result_comes_back_as_jso
             main, ["publish", "--file", str(path), "--wait", "--timeout", "30", "--output", "json"]
         )
 
-    answered = json.loads(capsys.readouterr().out)
+    answered = documented("publish", capsys.readouterr().out)
     assert code == ExitCode.OK
     assert answered["event"] == {"id": event.id, "type": event.type, "environmentId": environment.id}
     assert answered["sent"] is True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 from azure.servicebus.aio import ServiceBusClient
@@ -16,6 +15,7 @@ from shared.messaging.disposition import Outcome, answer
 from shared.messaging.envelope import EVENTS_QUEUE, KEPT_QUEUE, IncomingMessage
 from shared.messaging.outbox import Outbox, from_sdk_message
 from shared.messaging.requeue import requeue
+from tests.cli.schemas import documented
 from tests.messaging.conftest import Platform, worker
 
 UNKNOWN_ENVIRONMENT = "5f1c3a2e-7a11-4f3e-9d55-0b6a3f3e9c01"  # no such environment: rejected every time
@@ -80,7 +80,7 @@ async def test_ppmi_requeue_against_a_running_worker_redrives_once_and_stops(
         code = await asyncio.wait_for(asyncio.to_thread(main, ["requeue", "--all", "--output", "json"]), 60)
         await asyncio.sleep(2)  # the worker rejects it again meanwhile
 
-    answered = json.loads(capsys.readouterr().out)
+    answered = documented("requeue", capsys.readouterr().out)
     assert code == 0
     assert len(answered["messages"]) == 1
     assert len(platform.broker.queue(KEPT_QUEUE).messages()) == 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import pytest
 
 from shared.cli import main
 from shared.cli._exit import ExitCode
+from tests.cli.schemas import documented
 from tests.messaging.conftest import Platform, worker
 
 
@@ -50,7 +50,7 @@ async def test_status_lists_each_environment_with_what_it_holds_and_its_last_out
     capsys.readouterr()
 
     assert await asyncio.to_thread(main, ["status", "--output", "json"]) == ExitCode.OK
-    answered = json.loads(capsys.readouterr().out)
+    answered = documented("status", capsys.readouterr().out)
 
     by_id = {item["environmentId"]: item for item in answered["environments"]}
     assert answered["outcomesRead"] is True
