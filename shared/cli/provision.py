@@ -137,6 +137,8 @@ def _upgrade(args: argparse.Namespace, out: Output) -> int:
 
     async def run(runtime: Runtime) -> Report:
         steps = ReportedSteps(out)
+        direction = "back to its version before the upgrade" if args.revert else "to subject format 2"
+        out.progress(f"moving environment {args.environment_id}'s managedidentity row {direction}:")
         while True:
             try:
                 return await process(event, runtime, steps=steps)

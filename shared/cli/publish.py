@@ -125,7 +125,8 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     if result is None:
         out.answer(payload, f"published {event.type} {event.id}\nno result yet")
         out.note(
-            f"no result within {args.timeout:.0f}s; the event is queued and may still finish: run the same "
+            f"ppmi publish: no result within {args.timeout:.0f}s; the event is queued and may still finish: "
+            "run the same "
             f"command again (with --id {event.id}) to keep waiting, or look in ppmi-kept "
             "(`ppmi requeue --dry-run`)"
         )

@@ -78,6 +78,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
             "they were (`ppmi requeue --dry-run` shows them)"
         )
 
+    out.progress(f"reading {_place(args.queue)}")
     kept = asyncio.run(_requeue(args.queue, chosen, args.dry_run, redriven_one))
     missing = sorted(set(args.message_id) - {k.message_id for k in kept} - {k.origin_id for k in kept})
     payload = {
