@@ -10,10 +10,14 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
+from types import FrameType
 
 from shared.cli._arguments import add_shared_options, command_parsers
 from shared.cli._exit import ExitCode, exit_code_summary
@@ -72,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)  # usage errors exit 2 here, with argparse's own message
         out = Output.for_args(args)
         _log_to_stderr(verbose=args.verbose)
-        return int(args.func(args, out))
+        with _sigterm_as_interrupt():
+            return int(args.func(args, out))
     except KeyboardInterrupt:
         failure = Failure(
             "interrupted", str(getattr(args, "interrupted", INTERRUPTED)), "", ExitCode.INTERRUPTED
@@ -83,6 +88,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         failure = explain(error)
     report(failure, out, command=_command_name(args))
     return int(failure.exit_code)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A cancelled pipeline step (SIGTERM) stops like Ctrl-C, with its message; the worker and the sandbox
+    install their own handlers inside, to finish what they hold first."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def report(failure: Failure, out: Output, *, command: str) -> None:

@@ -135,6 +135,8 @@ def _invocation(command: list[str]) -> Iterator[tuple[str, ...]]:
             skip_next = False
         elif word in REDIRECTIONS:
             skip_next = True
+            if kept and kept[-1].isdigit():  # `2>&1`: the 2 names a file descriptor, not an argument
+                kept.pop()
         else:
             kept.append(word)
     if not kept:

@@ -45,7 +45,7 @@ def test_a_folder_that_cannot_be_written_is_reported(
 
     code = main(["event", "schema", "--write", str(blocker / "schemas")])
 
-    assert code == 1
+    assert code == 2  # USAGE: the folder given cannot be written
     assert "cannot write into" in capsys.readouterr().err
 
 
