@@ -14,7 +14,7 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity import CredentialUnavailableError
 from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
-from shared.errors import PermanentError, TransientError
+from shared.errors import ConfigurationError, PermanentError, TransientError
 from shared.settings import Settings
 from shared.telemetry import redact
 
@@ -38,7 +38,10 @@ def credential_from(settings: Settings) -> AsyncTokenCredential:
     """Managed identity on Azure (App Service sets IDENTITY_ENDPOINT); the developer chain elsewhere."""
     if settings.identity_endpoint:
         return ManagedIdentityCredential(client_id=settings.azure_client_id)
-    return DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+    try:
+        return DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+    except ValueError as error:  # AZURE_TOKEN_CREDENTIALS names no credential of the chain
+        raise ConfigurationError(str(error)) from None
 
 
 class CachedTokens:

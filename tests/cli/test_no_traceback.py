@@ -83,7 +83,18 @@ FAILURES: dict[str, Callable[[Path], dict[str, str | None]]] = {
     "stale-sandbox-settings": lambda _: {"IDENTITY_HEADER": "from-an-earlier-run"},
     "token-endpoint-gone": lambda _: {"IDENTITY_ENDPOINT": f"http://127.0.0.1:{_closed_port()}/msi/token"},
     "policy-typo": lambda tmp: {"PPMI_POLICY_FILE": _typo_policy(tmp)},
-    "no-credentials": lambda _: {"IDENTITY_ENDPOINT": None, "IDENTITY_HEADER": None},
+    # No managed identity and none of the developer sign-ins; only environment variables are tried, so the
+    # chain fails here, without asking IMDS or starting `az`.
+    "no-credentials": lambda _: {
+        "IDENTITY_ENDPOINT": None,
+        "IDENTITY_HEADER": None,
+        "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+    },
+    "credentials-setting-typo": lambda _: {
+        "IDENTITY_ENDPOINT": None,
+        "IDENTITY_HEADER": None,
+        "AZURE_TOKEN_CREDENTIALS": "EnviromentCredential",
+    },
     "settings-missing": lambda _: {"PPMI_POLICY_FILE": None, NAMESPACE: None},
     "trust-the-wrong-ca": lambda tmp: {"PPMI_CA_BUNDLE": _other_ca(tmp)},
 }
