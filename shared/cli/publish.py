@@ -8,7 +8,6 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from shared.cli._arguments import environment_id
 from shared.cli._exit import ExitCode
 from shared.cli._failures import usage
 from shared.cli._files import read_certificate, read_event
@@ -79,7 +78,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("type", nargs="?", choices=EVENT_TYPES, metavar="TYPE", help=", ".join(EVENT_TYPES))
     parser.add_argument("--file", metavar="EVENT.json", help="send this event file instead (- for stdin)")
-    parser.add_argument("--environment-id", type=environment_id, help="Power Platform environment ID")
+    # Checked with the event, which names what is wrong with it (an upper-case ID included).
+    parser.add_argument("--environment-id", help="Power Platform environment ID")
     parser.add_argument("--plugin-assembly-id", help="for ppmi.pluginassembly.registered")
     parser.add_argument("--plugin-package-id", help="for ppmi.pluginpackage.registered")
     parser.add_argument("--certificate", type=Path, help="the plug-in's signing certificate (DER or PEM)")

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from sandbox.server import Sandbox
 from shared.cli import main
 from shared.cli._exit import ExitCode
+from tests.cli.processes import PPMI, running_sandbox
 from tests.cli.schemas import COMMAND_SCHEMAS, SCHEMAS, documented, validator
 from tests.cli.test_help_examples import COMMANDS
 from tests.domain.certificates import self_signed_der
@@ -24,7 +24,6 @@ from tests.domain.event_samples import sample
 from tests.engine.conftest import PolicyWriter
 from tests.messaging.conftest import Platform
 
-PPMI = str(Path(sys.executable).with_name("ppmi"))
 SAMPLE_POLICY = Path(__file__).resolve().parents[2] / "docs" / "policy.sample.yaml"
 
 
@@ -132,25 +131,13 @@ async def test_the_worker_prints_its_summary_as_json_when_it_stops(platform: Pla
 
 def test_the_sandbox_prints_its_settings_as_json(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    free_ports = ["--https-port", "0", "--token-port", "0", "--servicebus-port", "0"]
-    process = subprocess.Popen(  # noqa: S603 - our own console script
-        [PPMI, "sandbox", *free_ports, "--state-dir", str(state), "--output", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            if "Press Ctrl-C" in line:
-                break
+    with running_sandbox(dict(os.environ), "--state-dir", str(state), "--output", "json") as process:
         printed = subprocess.run(  # noqa: S603
             [PPMI, "sandbox", "--print-env", "--state-dir", str(state), "--output", "json"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
-    finally:
         process.send_signal(signal.SIGINT)
         started, _ = process.communicate(timeout=30)
 

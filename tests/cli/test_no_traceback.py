@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,13 +17,13 @@ import trustme
 from sandbox.server import Sandbox
 from shared.cli import main
 from shared.cli._exit import ExitCode
+from tests.cli.processes import PPMI
 from tests.cli.test_help_examples import COMMANDS
 from tests.domain.certificates import self_signed_der
 from tests.domain.event_samples import sample
 from tests.engine.conftest import PolicyWriter
 from tests.messaging.conftest import Platform
 
-PPMI = str(Path(sys.executable).with_name("ppmi"))
 ENVIRONMENT = "7efcc31a-c410-e20e-9b95-dd448cedf653"
 NAMESPACE = "ServiceBusConnection__fullyQualifiedNamespace"
 # Long-running commands, and the sandbox and demo (which bring their own stand-ins), have their own tests.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +13,7 @@ import pytest
 
 from shared.cli import main
 from shared.cli._exit import ExitCode
-
-PPMI = str(Path(sys.executable).with_name("ppmi"))
-FREE_PORTS = ["--https-port", "0", "--token-port", "0", "--servicebus-port", "0"]
+from tests.cli.processes import PPMI, running_sandbox
 
 
 @pytest.fixture
@@ -25,26 +22,13 @@ def running(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     started_in = tmp_path / "here"
     started_in.mkdir()
-    process = subprocess.Popen(  # noqa: S603 - our own console script
-        [PPMI, "sandbox", *FREE_PORTS],
-        cwd=started_in,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "Press Ctrl-C" in line:
-            break
-    try:
+    with running_sandbox(env, cwd=started_in) as process:
         yield env
-    finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
-        assert process.returncode == 0, err
-        assert "ppmi sandbox stopped." in err
-        assert out.startswith("ppmi sandbox running (profile none, seed 0) at https://127.0.0.1:")
+    assert process.returncode == 0, err
+    assert "ppmi sandbox stopped." in err
+    assert out.startswith("ppmi sandbox running (profile none, seed 0) at https://127.0.0.1:")
 
 
 def _print_env(env: dict[str, str], cwd: Path) -> str:

@@ -7,19 +7,15 @@ import os
 import re
 import signal
 import subprocess
-import sys
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from sandbox.server import Sandbox
 from shared.cli._exit import ExitCode
-from shared.engine import open_runtime
-from shared.engine._naming import propagation_tag
-from shared.settings import Settings
+from tests.cli.processes import PPMI
 from tests.domain.certificates import ca_issued_der
-from tests.engine.conftest import FAST_BACKOFF, PolicyWriter, event, succeed
+from tests.engine.conftest import PolicyWriter
+from tests.engine.test_upgrade_propagation import backdate_record, format_1_environment
 
-PPMI = str(Path(sys.executable).with_name("ppmi"))
 LEFT = re.compile(r"\((?P<left>\d+) s left")
 
 
@@ -48,40 +44,21 @@ def _identity(sandbox: Sandbox) -> dict[str, object]:
     return dict(identity)
 
 
-async def _format_1_environment(sandbox: Sandbox, write_policy: PolicyWriter, signer: bytes) -> str:
-    environment = sandbox.control.create_environment(display_name="Format 1")
-    policy = write_policy(trusted=[signer], extra="formatVersion: 1")
-    async with open_runtime(Settings.from_env(), policy, backoff=FAST_BACKOFF) as runtime:
-        await succeed(runtime, event("environment.created", environment.id))
-    return environment.id
-
-
-def _backdate(sandbox: Sandbox, tag: str, seconds: float) -> None:
-    """Move the identity's record of when the new FICs were made into the past, through ARM."""
-    identity = _identity(sandbox)
-    tags = dict(identity["tags"])  # type: ignore[call-overload]
-    tags[tag] = (datetime.fromisoformat(tags[tag]) - timedelta(seconds=seconds)).isoformat()
-    arm = "https://management.azure.com"
-    with sandbox.client(arm, base_url=arm) as client:
-        body = {"location": identity["location"], "tags": tags}
-        client.put(str(identity["id"]), params={"api-version": "2024-11-30"}, json=body).raise_for_status()
-
-
 def test_stopped_in_the_wait_and_run_again_it_waits_only_what_is_left(
     sandbox: Sandbox, write_policy: PolicyWriter, tmp_path: Path
 ) -> None:
     leaf = ca_issued_der().leaf_der  # CA-issued: its format 2 subject differs, so a new FIC must propagate
-    environment_id = asyncio.run(_format_1_environment(sandbox, write_policy, leaf))
+    environment_id = asyncio.run(format_1_environment(sandbox, write_policy, leaf))
     write_policy(trusted=[leaf])
     env = {
         **os.environ,
         "PPMI_POLICY_FILE": str(tmp_path / "policy.yaml"),
         "PPMI_FIC_PROPAGATION_SECONDS": "300",
     }
-    tag = propagation_tag(environment_id)
-
     first_code, first = _upgrade_until_it_waits(environment_id, env)
-    _backdate(sandbox, tag, 100)  # stopped for a while: a hundred seconds of the wait went by
+    backdate_record(
+        sandbox, environment_id, seconds=100
+    )  # stopped for a while: a hundred seconds of the wait went by
     second_code, second = _upgrade_until_it_waits(environment_id, env)
 
     assert first_code == second_code == ExitCode.INTERRUPTED

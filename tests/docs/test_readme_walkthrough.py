@@ -7,14 +7,14 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cli.processes import running_sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
-PPMI = str(Path(sys.executable).with_name("ppmi"))
 SECTION = "## Your turn, against the sandbox"
 FREE_PORTS = [
     "--https-port",
@@ -41,18 +41,8 @@ def second_terminal(tmp_path: Path) -> Iterator[dict[str, str]]:
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
     env = {name: os.environ[name] for name in keep if name in os.environ}
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
-    process = subprocess.Popen(  # noqa: S603 - our own console script
-        [PPMI, "sandbox", *FREE_PORTS], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "Press Ctrl-C" in line:
-            break
-    try:
+    with running_sandbox(env):
         yield env
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
 
 
 def test_the_readme_walkthrough_runs_as_written(second_terminal: dict[str, str], tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ def test_the_public_interface_is_pinned() -> None:
         "Report",
         "Runtime",
         "StepResult",
+        "WRITES",
         "apply",
         "describe",
         "enrich",

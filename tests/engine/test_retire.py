@@ -288,7 +288,7 @@ def test_ppmi_plan_lists_the_removal_and_ppmi_apply_makes_it(
 
     assert main(["plan", "--environment-id", environment.id]) == 1  # a change is pending
     planned = capsys.readouterr().out
-    assert main(["apply", "--environment-id", environment.id]) == 0
+    assert main(["apply", "--environment-id", environment.id, "--yes"]) == 0  # removals need --yes
 
     line = next(line for line in planned.splitlines() if f"ppmi-{environment.id}-{retired}" in line)
     assert line.lstrip().startswith("- federated-credential")

@@ -48,7 +48,7 @@ def _retag(sandbox: Sandbox, tags: dict[str, str]) -> None:
         reply.raise_for_status()
 
 
-def _backdate_record(sandbox: Sandbox, environment_id: str, *, seconds: float) -> None:
+def backdate_record(sandbox: Sandbox, environment_id: str, *, seconds: float) -> None:
     """The record of when the new FICs were made, moved `seconds` into the past: time passing, quickly."""
     moment = datetime.now(UTC) - timedelta(seconds=seconds)
     _retag(sandbox, {**_tags(sandbox), propagation_tag(environment_id): moment.isoformat()})
@@ -63,7 +63,7 @@ def _subjects(sandbox: Sandbox) -> list[str]:
     return sorted(fic["properties"]["subject"] for fic in identity["federatedIdentityCredentials"])
 
 
-async def _v1_environment(sandbox: Sandbox, write_policy: PolicyWriter, signer: bytes) -> str:
+async def format_1_environment(sandbox: Sandbox, write_policy: PolicyWriter, signer: bytes) -> str:
     environment = sandbox.control.create_environment(display_name="Format 1")
     async with open_runtime(
         Settings.from_env(), write_policy(trusted=[signer], extra="formatVersion: 1"), backoff=FAST_BACKOFF
@@ -76,7 +76,7 @@ async def test_the_row_keeps_its_version_until_the_new_fic_has_had_time_to_propa
     sandbox: Sandbox, write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     leaf = ca_issued_der().leaf_der  # a CA-issued signer: its v2 subject differs from its v1 one
-    environment_id = await _v1_environment(sandbox, write_policy, leaf)
+    environment_id = await format_1_environment(sandbox, write_policy, leaf)
     (v1_subject,) = _subjects(sandbox)
     monkeypatch.setenv(PROPAGATION, "300")
     upgrade = event("identity.upgrade", environment_id, targetVersion=2)
@@ -97,7 +97,7 @@ async def test_the_row_keeps_its_version_until_the_new_fic_has_had_time_to_propa
         assert _row_version(sandbox, environment_id) == 1
 
     # Once the whole wait has passed since the FIC was made, the row moves, the old FIC and the record go.
-    _backdate_record(sandbox, environment_id, seconds=301)
+    backdate_record(sandbox, environment_id, seconds=301)
     async with open_runtime(Settings.from_env(), write_policy(trusted=[leaf]), backoff=FAST_BACKOFF) as rt:
         finished = await process(upgrade, rt)
     assert finished.outcome == "succeeded", finished.reason
@@ -111,7 +111,7 @@ async def test_new_fics_found_without_a_record_are_recorded_and_waited_for_in_fu
     sandbox: Sandbox, write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     leaf = ca_issued_der().leaf_der
-    environment_id = await _v1_environment(sandbox, write_policy, leaf)
+    environment_id = await format_1_environment(sandbox, write_policy, leaf)
     monkeypatch.setenv(PROPAGATION, "300")
     upgrade = event("identity.upgrade", environment_id, targetVersion=2)
     async with open_runtime(Settings.from_env(), write_policy(trusted=[leaf]), backoff=FAST_BACKOFF) as rt:
@@ -132,7 +132,7 @@ async def test_through_service_bus_the_upgrade_is_rescheduled_on_its_session_for
     sandbox: Sandbox, write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     leaf = ca_issued_der().leaf_der
-    environment_id = await _v1_environment(sandbox, write_policy, leaf)
+    environment_id = await format_1_environment(sandbox, write_policy, leaf)
     monkeypatch.setenv(PROPAGATION, "300")
     upgrade = event("identity.upgrade", environment_id, targetVersion=2)
     message = IncomingMessage(
@@ -167,7 +167,7 @@ def test_ppmi_upgrade_waits_out_the_propagation_and_finishes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     leaf = ca_issued_der().leaf_der
-    environment_id = asyncio.run(_v1_environment(sandbox, write_policy, leaf))
+    environment_id = asyncio.run(format_1_environment(sandbox, write_policy, leaf))
     write_policy(trusted=[leaf])
     monkeypatch.setenv("PPMI_POLICY_FILE", str(tmp_path / "policy.yaml"))
     monkeypatch.setenv(PROPAGATION, "0.2")

@@ -18,7 +18,8 @@ CONNECTION = (
 @pytest.fixture
 def configured(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     seen: list[Any] = []
-    monkeypatch.setattr(hosting, "configure_telemetry", lambda *, credential: seen.append(credential))
+    record = lambda *, credential, log_stream=None: seen.append(credential)  # noqa: E731 - a fake, in place
+    monkeypatch.setattr(hosting, "configure_telemetry", record)
     return seen
 
 
