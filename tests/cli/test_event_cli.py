@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from shared.cli import main
+from shared.events import MAX_EVENT_BYTES
 from tests.domain.event_samples import sample
 
 
@@ -56,3 +59,33 @@ def test_validate_without_files_is_a_usage_error(capsys: pytest.CaptureFixture[s
 
     assert exited.value.code == 2
     assert "FILE" in capsys.readouterr().err
+
+
+class CountingStdin(io.BytesIO):
+    """A pipe that never ends: it says how much was read from it."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        assert size is not None, "stdin must be read up to a limit, not to its end"
+        assert size >= 0, "stdin must be read up to a limit, not to its end"
+        return b"{" + b" " * (size - 1)
+
+
+def test_stdin_is_read_up_to_the_size_limit_and_no_further(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(CountingStdin()))
+
+    code = main(["event", "validate", "-"])
+
+    assert code == 1
+    assert capsys.readouterr().out.startswith(f"(stdin): invalid: the event is {MAX_EVENT_BYTES + 1} bytes")
+
+
+def test_a_valid_event_on_stdin_is_valid(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = json.dumps(sample("ppmi.environment.created")).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(event)))
+
+    assert main(["event", "validate", "-"]) == 0
+    assert capsys.readouterr().out == "(stdin): valid\n"

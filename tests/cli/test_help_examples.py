@@ -29,7 +29,7 @@ COMMANDS = {" ".join(path): parser for path, parser in commands(build_parser())}
 def test_every_command_module_contributes_a_command_to_the_walk() -> None:
     top_level = {name.split()[0] for name in COMMANDS}
     expected = {"fic", "event", "demo", "publish", "requeue", "worker", "sandbox", "verify", "plan", "apply"}
-    assert expected | {"upgrade"} <= top_level
+    assert expected | {"upgrade", "status", "policy"} <= top_level
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -49,3 +49,10 @@ def test_asking_for_help_prints_the_examples_and_exits_cleanly(
         main([*name.split(), "--help"])
     assert exited.value.code == 0
     assert "\nexamples:\n" in capsys.readouterr().out
+
+
+def test_version_says_which_ppmi_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert re.fullmatch(r"ppmi \d+\.\d+\.\d+\n", capsys.readouterr().out)

@@ -227,3 +227,37 @@ def test_an_upper_case_environment_id_is_named_as_such(
         assert "is written in upper case" in err
         assert f"use {environment.id}" in err
     assert sandbox.requests == []
+
+
+def test_a_write_refused_halfway_says_what_is_not_done_yet(
+    sandbox: Sandbox, single_signer_policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment = sandbox.control.create_environment(display_name="Full")
+    settings = single_signer_policy.identity
+    identity = (
+        f"/subscriptions/{settings.subscription_id}/resourceGroups/{settings.resource_group}/providers/"
+        f"Microsoft.ManagedIdentity/userAssignedIdentities/ppmi-{environment.id}"
+    )
+    arm_url, version = "https://management.azure.com", {"api-version": "2024-11-30"}
+    tags = {"team": "platform", "ppmi-owned": "true", "ppmi-environment": environment.id}
+    with sandbox.client(arm_url, base_url=arm_url) as arm:  # ppmi's identity, filled to Entra's cap by hand
+        arm.put(identity, params=version, json={"location": "westeurope", "tags": tags}).raise_for_status()
+        for number in range(20):
+            body = {
+                "properties": {
+                    "issuer": "https://token.actions.githubusercontent.com",
+                    "subject": f"repo:contoso/app-{number}:environment:prod",
+                    "audiences": ["api://AzureADTokenExchange"],
+                }
+            }
+            fic = f"{identity}/federatedIdentityCredentials/hand-made-{number}"
+            arm.put(fic, params=version, json=body).raise_for_status()
+
+    code = main(["apply", "--environment-id", environment.id])
+
+    err = capsys.readouterr().err
+    assert code == ExitCode.FAILED
+    not_done = err.split("Not done yet:\n", 1)[1]
+    for step in ("federated-credential", "managed-identity-row", "role-assignment"):
+        assert f"  {step} " in not_done
+    assert "run `ppmi apply` again" in err
