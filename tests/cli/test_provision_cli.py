@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,22 @@ def test_a_write_refused_halfway_says_what_is_not_done_yet(
     for step in ("federated-credential", "managed-identity-row", "role-assignment"):
         assert f"  {step} " in not_done
     assert "run `ppmi apply` again" in err
+
+
+def test_progress_shows_each_step_and_each_throttling_wait_on_stderr(
+    sandbox: Sandbox, single_signer_policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment = sandbox.control.create_environment(display_name="Throttled")
+    sandbox.set_faults("none", seed=1, services={"arm": {"throttle_rate": 0.15, "retry_after_seconds": 1.0}})
+
+    code = main(["apply", "--environment-id", environment.id, "--progress"])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK, captured.err
+    assert f"  + created   identity ppmi-{environment.id}" in captured.err
+    assert "  + created   managed-identity-row " in captured.err
+    assert re.search(r"  ARM answered 429 \S* ?to \S+ .*; waiting 1 s", captured.err), captured.err
+    assert "answered 429" not in captured.out  # the answer stays on stdout, alone
+
+    main(["apply", "--environment-id", environment.id])  # piped, without --progress: quiet
+    assert capsys.readouterr().err == ""
