@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _sigterm_as_interrupt():
             return int(args.func(args, out))
     except KeyboardInterrupt:
+        _quiet_what_the_interrupt_left()
         failure = Failure(
             "interrupted", str(getattr(args, "interrupted", INTERRUPTED)), "", ExitCode.INTERRUPTED
         )
@@ -106,6 +108,16 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _quiet_what_the_interrupt_left() -> None:
+    """An interrupt can land anywhere, in the middle of building an event loop or before a coroutine ran;
+    what it leaves half-made is reported by the interpreter as it is collected. The process is stopping and
+    says so itself: those reports are noise to the user (PPMI_DEBUG=1 keeps them)."""
+    if os.environ.get(DEBUG_VARIABLE):
+        return
+    sys.unraisablehook = lambda unraisable: None
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
 
 
 def report(failure: Failure, out: Output, *, command: str) -> None:

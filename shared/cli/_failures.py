@@ -14,6 +14,7 @@ from azure.servicebus import exceptions as servicebus
 
 from shared.cli._exit import ExitCode
 from shared.cli._output import service_label
+from shared.clients.dataverse import NOT_A_MEMBER
 from shared.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -31,7 +32,6 @@ SANDBOX_AGAIN = (
     'run `eval "$(ppmi sandbox --print-env)"` again (and start `ppmi sandbox` if it is not running)'
 )
 CHAIN_FAILED = "DefaultAzureCredential failed to retrieve a token"
-NOT_AN_APPLICATION_USER = "0x80072560"  # Dataverse: the caller is no user of the organisation
 TLS_FAILURE_MARKERS = ("certificate verify failed", "CERTIFICATE_VERIFY_FAILED", "SSL", "TLS")
 
 
@@ -164,7 +164,7 @@ def _retry_after(error: ServiceError) -> str:
 
 
 def _permission_hint(error: ServiceError) -> str:
-    if error.service == "dataverse" and error.code == NOT_AN_APPLICATION_USER:
+    if error.service == "dataverse" and error.code == NOT_A_MEMBER:
         return (
             "ppmi's identity is not an application user in that environment: add it (Power Platform "
             "admin center → the environment → Settings → Users + permissions → Application users) with "

@@ -9,6 +9,7 @@ what is left.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from dataclasses import asdict
 
 from shared.cli._arguments import add_environment_id
@@ -181,7 +182,9 @@ def _finish(report: Report, out: Output, *, command: str, planned: list[Change])
         "reason": report.reason,
         "steps": [step.model_dump(exclude_none=True) for step in report.steps],
     }
-    out.answer(payload, lambda: _report_text(report))
+    # On a terminal the steps were just shown as they happened: the answer then sums them up.
+    shown = out.progress_enabled and out.stdout.isatty()
+    out.answer(payload, lambda: _summary_text(report) if shown else _report_text(report))
     if report.outcome == "rejected":
         out.note("The environment cannot be served as asked; fix the cause above and run again.")
         return ExitCode.REJECTED
@@ -209,6 +212,12 @@ def _report_text(report: Report) -> str:
         lines.append(f"{step.outcome:<9} {step.step:<22} {step.target}{detail}")
     lines.append(f"{report.outcome}{': ' + report.reason if report.reason else ''}")
     return "\n".join(lines)
+
+
+def _summary_text(report: Report) -> str:
+    counts = Counter(step.outcome for step in report.steps)
+    done = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
+    return f"{report.outcome}{': ' + report.reason if report.reason else ''} ({done or 'no steps'})"
 
 
 def _plan_text(planned: Preview) -> str:

@@ -38,6 +38,7 @@ def test_keyword_only_entry_points_keep_their_parameters() -> None:
         "connection_string",
         "credential",
         "json_logs",
+        "log_stream",
     ]
     assert keywords(telemetry.message_scope) == [
         "event_id",
