@@ -13,7 +13,7 @@ from shared.cli import main
 from shared.engine import open_runtime, process
 from shared.engine._naming import propagation_tag
 from shared.errors import PropagationPending, TransientError
-from shared.events import parse_event
+from shared.events import Event, parse_event
 from shared.messaging.config import MessagingSettings
 from shared.messaging.disposition import Outcome
 from shared.messaging.envelope import WORK_QUEUE, IncomingMessage
@@ -72,14 +72,22 @@ async def format_1_environment(sandbox: Sandbox, write_policy: PolicyWriter, sig
     return environment.id
 
 
+async def upgrade_of_format_1(
+    sandbox: Sandbox, write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
+) -> tuple[bytes, str, Event]:
+    """A CA-issued signer's format 1 environment (its format 2 subject differs), the wait at 300 s, and
+    the upgrade event: (signer, environment ID, event)."""
+    leaf = ca_issued_der().leaf_der
+    environment_id = await format_1_environment(sandbox, write_policy, leaf)
+    monkeypatch.setenv(PROPAGATION, "300")
+    return leaf, environment_id, event("identity.upgrade", environment_id, targetVersion=2)
+
+
 async def test_the_row_keeps_its_version_until_the_new_fic_has_had_time_to_propagate(
     sandbox: Sandbox, write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    leaf = ca_issued_der().leaf_der  # a CA-issued signer: its v2 subject differs from its v1 one
-    environment_id = await format_1_environment(sandbox, write_policy, leaf)
+    leaf, environment_id, upgrade = await upgrade_of_format_1(sandbox, write_policy, monkeypatch)
     (v1_subject,) = _subjects(sandbox)
-    monkeypatch.setenv(PROPAGATION, "300")
-    upgrade = event("identity.upgrade", environment_id, targetVersion=2)
 
     async with open_runtime(Settings.from_env(), write_policy(trusted=[leaf]), backoff=FAST_BACKOFF) as rt:
         with pytest.raises(PropagationPending) as pending:
@@ -110,10 +118,7 @@ async def test_the_row_keeps_its_version_until_the_new_fic_has_had_time_to_propa
 async def test_new_fics_found_without_a_record_are_recorded_and_waited_for_in_full(
     sandbox: Sandbox, write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    leaf = ca_issued_der().leaf_der
-    environment_id = await format_1_environment(sandbox, write_policy, leaf)
-    monkeypatch.setenv(PROPAGATION, "300")
-    upgrade = event("identity.upgrade", environment_id, targetVersion=2)
+    leaf, environment_id, upgrade = await upgrade_of_format_1(sandbox, write_policy, monkeypatch)
     async with open_runtime(Settings.from_env(), write_policy(trusted=[leaf]), backoff=FAST_BACKOFF) as rt:
         with pytest.raises(PropagationPending):
             await process(upgrade, rt)
@@ -131,10 +136,7 @@ async def test_new_fics_found_without_a_record_are_recorded_and_waited_for_in_fu
 async def test_through_service_bus_the_upgrade_is_rescheduled_on_its_session_for_after_the_wait(
     sandbox: Sandbox, write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    leaf = ca_issued_der().leaf_der
-    environment_id = await format_1_environment(sandbox, write_policy, leaf)
-    monkeypatch.setenv(PROPAGATION, "300")
-    upgrade = event("identity.upgrade", environment_id, targetVersion=2)
+    leaf, environment_id, upgrade = await upgrade_of_format_1(sandbox, write_policy, monkeypatch)
     message = IncomingMessage(
         queue=WORK_QUEUE,
         body=upgrade.to_json(),
