@@ -6,7 +6,9 @@ FIC (a token asked for meanwhile fails with `AADSTS70021`), so when a switch has
 them and stops there (`PropagationPending`): the event is tried again after `PPMI_FIC_PROPAGATION_SECONDS`,
 finds them in place and moves the row.
 
-ARM says nothing of when a FIC was created, so the switch records it: a tag on the managed identity
+No reply ppmi can rely on says when a FIC was created (the 2024-11-30 spec declares a read-only `systemData`
+on every resource, contracts/arm-msi/, but no official example or recording of a FIC carries it:
+UNCONFIRMED that ARM fills it), so the switch records it itself: a tag on the managed identity
 (`ppmi-fics-created-<environment>`, UTC) written right after the new FICs, and removed when the row has
 moved. Any later run (the rescheduled event, `ppmi upgrade` started again after Ctrl-C, another instance)
 waits out whatever is left of the full wait from that moment. New FICs found without such a tag (a run that
