@@ -24,9 +24,12 @@ from sandbox.arm_credentials import (
     fic_json,
     parent_missing,
 )
+from sandbox.arm_permissions import PERMISSIONS as PERMISSIONS_PATH
+from sandbox.arm_permissions import canonical_scope, permissions_json
 from sandbox.arm_versions import (
     FEDERATED_CREDENTIALS,
     IDENTITIES,
+    PERMISSIONS,
     RESOURCE_GROUPS,
     ROLE_ASSIGNMENTS,
     ResourceType,
@@ -75,6 +78,8 @@ def page(call: Call, items: list[dict[str, Any]], size: int) -> web.Response:
 
 def _kind(path: str) -> ResourceType:
     lowered = path.lower()
+    if lowered.endswith("/providers/microsoft.authorization/permissions"):
+        return PERMISSIONS
     if "/providers/microsoft.authorization/roleassignments" in lowered:
         return ROLE_ASSIGNMENTS
     if "/federatedidentitycredentials" in lowered:
@@ -90,6 +95,7 @@ def _ask(call: Call, kind: ResourceType) -> Ask:
     verb = ACTION_VERBS.get(call.request.method, "write")
     actions = {
         ROLE_ASSIGNMENTS.name: "Microsoft.Authorization/roleAssignments",
+        PERMISSIONS.name: "Microsoft.Authorization/permissions",
         FEDERATED_CREDENTIALS.name: f"{IDENTITY_TYPE}/federatedIdentityCredentials",
         IDENTITIES.name: IDENTITY_TYPE,
         RESOURCE_GROUPS.name: "Microsoft.Resources/subscriptions/resourceGroups",
@@ -127,6 +133,7 @@ class Arm(StandIn):
             ("DELETE", FIC, self.delete_fic),
         ):
             add(method, pattern, handler, "list" if pattern == FICS else "")
+        add("GET", PERMISSIONS_PATH, self.list_permissions, "list")
         self.roles.register(self.router)
         ResourceGroups(runtime).register(self.router)
         self.vaults.register(self.router)
@@ -156,7 +163,7 @@ class Arm(StandIn):
                 404, "SubscriptionNotFound", f"The subscription '{subscription}' could not be found."
             )
         ask = _ask(call, kind)
-        if not self.rights.allows(call.caller, ask):
+        if kind is not PERMISSIONS and not self.rights.allows(call.caller, ask):
             return authorization_failed(call.caller, ask)
         if "rg" in call.params and group is None and kind is not RESOURCE_GROUPS:
             return group_missing(call.params["rg"])
@@ -195,6 +202,17 @@ class Arm(StandIn):
             "x-ms-correlation-request-id", request_id
         )
         record_exchange(self.runtime, self.name, call, response)
+
+    async def list_permissions(self, call: Call) -> web.StreamResponse:
+        """What the caller may do at the scope (`sandbox.arm_permissions`)."""
+        config = self.runtime.config
+        grants = self.rights.grants(call.caller, canonical_scope(call.params.get("scope", "")))
+        items = permissions_json(
+            grants,
+            report_conditions=config.permissions_report_conditions,
+            granted_roles=config.arm_access.granted_role_definition_ids,
+        )
+        return page(call, items, config.arm_page_size)
 
     # -- identities -------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ The model is off unless `SandboxConfig.arm_access.enforced`; then only the servi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -47,6 +48,54 @@ class Ask:
         return self.action.endswith("/read")
 
 
+# The actions of the built-in roles infra/ assigns (contracts/arm-authorization/learn_built-in-roles.ppmi-
+# deployment-roles.excerpt.md) and of its vault role (`VAULT_ACTIONS`); with the model off, every caller holds
+# Owner's `*`
+# (https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles/privileged#owner).
+MANAGED_IDENTITY_CONTRIBUTOR = (
+    "Microsoft.ManagedIdentity/userAssignedIdentities/read",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/delete",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/revokeTokens/action",
+    "Microsoft.Authorization/*/read",
+    "Microsoft.Insights/alertRules/*",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",
+    "Microsoft.Resources/deployments/*",
+    "Microsoft.Support/*",
+)
+RBAC_ADMINISTRATOR = (
+    "Microsoft.Authorization/roleAssignments/write",
+    "Microsoft.Authorization/roleAssignments/delete",
+    "*/read",
+    "Microsoft.Support/*",
+)
+OWNER = ("*",)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role assignment of the caller: the scope it is made at, the role's actions, its ABAC condition."""
+
+    scope: str
+    actions: tuple[str, ...]
+    conditioned: bool = False
+
+    def reaches(self, scope: str) -> bool:
+        """An assignment applies at its scope and everything below it."""
+        return _within(scope, self.scope)
+
+    def allows(self, action: str) -> bool:
+        return any(_matches(pattern, action) for pattern in self.actions)
+
+
+def _matches(pattern: str, action: str) -> bool:
+    """`*` stands for any run of characters; actions compare without case (Learn: role definitions)."""
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), action, re.IGNORECASE) is not None
+
+
 def _within(scope: str, container: str) -> bool:
     scope, container = scope.rstrip("/").lower(), container.rstrip("/").lower()
     return scope == container or scope.startswith(container + "/")
@@ -58,35 +107,29 @@ class ArmRights:
     def __init__(self, access: ArmAccess, subscription_id: str, service_principal_id: str) -> None:
         self._access = access
         self._service_principal_id = service_principal_id.lower()
-        self._identity_groups = tuple(
-            f"/subscriptions/{subscription_id}/resourceGroups/{group}"
-            for group in access.identity_resource_groups
+        subscription = f"/subscriptions/{subscription_id}"
+        groups = (f"{subscription}/resourceGroups/{name}" for name in access.identity_resource_groups)
+        self._grants = (
+            *(Grant(group, MANAGED_IDENTITY_CONTRIBUTOR) for group in groups),
+            *(Grant(scope, RBAC_ADMINISTRATOR, conditioned=True) for scope in access.grant_scopes),
+            *(Grant(vault, tuple(sorted(VAULT_ACTIONS))) for vault in access.key_vault_ids),
         )
 
     @property
     def enforced(self) -> bool:
         return self._access.enforced
 
-    def _is_service(self, caller: Caller | None) -> bool:
-        return caller is not None and caller.object_id == self._service_principal_id
+    def grants(self, caller: Caller | None, scope: str) -> tuple[Grant, ...]:
+        """The caller's role assignments that reach `scope` (what the permissions API reports there)."""
+        if not self.enforced:
+            return (Grant("/", OWNER),)
+        if caller is None or caller.object_id != self._service_principal_id:
+            return ()
+        return tuple(grant for grant in self._grants if grant.reaches(scope))
 
     def allows(self, caller: Caller | None, ask: Ask) -> bool:
         """Whether any of the caller's role assignments covers `ask` (conditions are checked separately)."""
-        if not self.enforced:
-            return True
-        if not self._is_service(caller):
-            return False
-        in_identity_group = any(_within(ask.scope, group) for group in self._identity_groups)
-        if in_identity_group and (
-            ask.action.startswith("Microsoft.ManagedIdentity/userAssignedIdentities/")
-            or (ask.is_read and ask.action.startswith("Microsoft.Authorization/"))
-            or ask.action == "Microsoft.Resources/subscriptions/resourceGroups/read"
-        ):
-            return True
-        if ask.action in VAULT_ACTIONS and any(_within(ask.scope, v) for v in self._access.key_vault_ids):
-            return True
-        in_grant_scope = any(_within(ask.scope, scope) for scope in self._access.grant_scopes)
-        return in_grant_scope and (ask.is_read or ask.action.startswith(ROLE_ASSIGNMENT_ACTIONS + "/"))
+        return any(grant.allows(ask.action) for grant in self.grants(caller, ask.scope))
 
     def condition_holds(self, role_definition_id: str, principal_type: str | None) -> bool:
         """main.bicep's ABAC condition on role assignment writes and deletes."""

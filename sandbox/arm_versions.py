@@ -59,6 +59,9 @@ ROLE_ASSIGNMENTS = ResourceType(
     "roleAssignments",
     ("2018-09-01-preview", "2020-03-01-preview", "2020-04-01-preview", "2020-08-01-preview", "2022-04-01"),
 )
+# The permissions API: 2015-07-01 (azure-docs resource-manager-api-authentication.md, and the spec folder's
+# GetPermissions.json), 2022-04-01 (the stable spec) and 2022-05-01-preview (its GetResourcePermissions.json).
+PERMISSIONS = ResourceType("permissions", ("2015-07-01", "2022-04-01", "2022-05-01-preview"))
 RESOURCE_GROUPS = ResourceType(
     "resourceGroups",
     (

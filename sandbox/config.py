@@ -98,6 +98,8 @@ class SandboxConfig:
     # Role definitions beyond the built-in ones in `sandbox.roles` (custom roles), by GUID.
     custom_role_definitions: list[str] = field(default_factory=list)
     arm_access: ArmAccess = field(default_factory=ArmAccess)
+    # Whether the permissions API names the ABAC condition of the assignment behind an entry (UNCONFIRMED).
+    permissions_report_conditions: bool = False
     # "Troubleshoot Azure RBAC" documents that principalType skips the lookup that lags replication; a public
     # report (MicrosoftDocs/azure-docs#103085) says it can still fail: False models that.
     principal_type_skips_lookup: bool = True

@@ -9,6 +9,7 @@ address a resource.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,36 @@ class RoleAssignment:
     principal_type: str = ""
 
 
+@dataclass(frozen=True)
+class Permission:
+    """One entry of the permissions API's reply: what one of the caller's role assignments allows at a scope.
+
+    The 2022-04-01 spec (contracts/arm-authorization/authorization-Permissions-2022-04-01.trimmed.json) has
+    `actions`, `notActions`, `dataActions` and `notDataActions`; `condition` is no property of it, kept should
+    a service send one (the ABAC condition of the assignment behind the entry, UNCONFIRMED).
+    """
+
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...] = ()
+    data_actions: tuple[str, ...] = ()
+    not_data_actions: tuple[str, ...] = ()
+    condition: str | None = None
+
+    def allows(self, action: str) -> bool:
+        """In `actions` and not in this entry's own `notActions` (contracts/arm-authorization/azure-docs_
+        resource-manager-api-authentication.permissions-sections.md); `*` matches any run of characters
+        (learn.microsoft.com/azure/role-based-access-control/role-definitions#wildcard-permissions) and
+        action strings compare without case (.../role-based-access-control/custom-roles)."""
+        return any(_matches(pattern, action) for pattern in self.actions) and not any(
+            _matches(pattern, action) for pattern in self.not_actions
+        )
+
+
+def _matches(pattern: str, action: str) -> bool:
+    expression = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(expression, action, re.IGNORECASE | re.DOTALL) is not None
+
+
 def _object(value: Any) -> Mapping[str, Any]:
     """A JSON object, or an empty one for an explicit null (or anything that is not an object)."""
     return value if isinstance(value, Mapping) else {}
@@ -137,4 +168,21 @@ def assignment_from(body: Mapping[str, Any]) -> RoleAssignment:
         role_definition_id=_text(properties.get("roleDefinitionId")).rsplit("/", 1)[-1].lower(),
         principal_id=_text(properties.get("principalId")).lower(),
         principal_type=_known("principalType", _text(properties.get("principalType")), PRINCIPAL_TYPES),
+    )
+
+
+def permission_from(item: Mapping[str, Any]) -> Permission:
+    """A `Permission`; nulls read as empty lists, fields the spec does not name are ignored."""
+
+    def strings(key: str) -> tuple[str, ...]:
+        values = item.get(key)
+        return tuple(str(v) for v in values if v is not None) if isinstance(values, list) else ()
+
+    condition = item.get("condition")
+    return Permission(
+        actions=strings("actions"),
+        not_actions=strings("notActions"),
+        data_actions=strings("dataActions"),
+        not_data_actions=strings("notDataActions"),
+        condition=str(condition) if condition else None,
     )

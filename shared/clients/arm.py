@@ -15,12 +15,14 @@ from shared.clients._arm_shapes import (
     IDENTITY_PATH,
     IdentityAddress,
     ManagedIdentity,
+    Permission,
     RoleAssignment,
     StoredCredential,
     assignment_from,
     credential_from,
     identity_from,
     identity_name,
+    permission_from,
 )
 from shared.clients._paging import paged_items
 from shared.errors import (
@@ -38,6 +40,7 @@ __all__ = [
     "ArmClient",
     "IdentityAddress",
     "ManagedIdentity",
+    "Permission",
     "RoleAssignment",
     "StoredCredential",
     "credential_from",
@@ -48,6 +51,14 @@ __all__ = [
 
 MSI_API_VERSION = "2024-11-30"
 ROLES_API_VERSION = "2022-04-01"
+# The permissions API: 2022-04-01 declares it for resource groups and resources
+# (contracts/arm-authorization/authorization-Permissions-2022-04-01.trimmed.json); for a subscription it is
+# documented only with 2015-07-01 (contracts/arm-authorization/azure-docs_resource-manager-api-
+# authentication.permissions-sections.md), so that version is asked when ARM refuses 2022-04-01 there.
+PERMISSIONS_API_VERSION = ROLES_API_VERSION
+SUBSCRIPTION_PERMISSIONS_API_VERSION = "2015-07-01"
+_PERMISSIONS_PATH = "{scope}/providers/Microsoft.Authorization/permissions"
+_VERSION_REFUSALS = frozenset({"noregisteredproviderfound", "invalidapiversionparameter"})
 _ASSIGNMENT_PATH = "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
 _RESOURCE_GROUP_IN_PATH = re.compile(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)", re.IGNORECASE)
 # ARM's 403 names both (Azure/Azure-Landing-Zones#3668; "Troubleshoot Azure RBAC" on Learn).
@@ -272,6 +283,22 @@ class ArmClient:
         )
         call = replace(call, url=f"{call.url}&$filter=principalId eq '{principal_id}'")
         return [assignment_from(item) async for item in self._pages(call)]
+
+    # -- the caller's own permissions ---------------------------------------------------------------------
+
+    async def list_permissions(self, scope: str) -> list[Permission]:
+        """What ppmi's own identity may do at `scope` (a subscription, resource group or resource): one entry
+        per role assignment that reaches it. Read-only; asks for nothing but the caller's own rights."""
+        path = _PERMISSIONS_PATH.format(scope=scope)
+        call = self._call("GET", path, _PERMISSIONS_PATH, PERMISSIONS_API_VERSION)
+        try:
+            return [permission_from(item) async for item in self._pages(call)]
+        except PermanentServiceError as error:
+            at_subscription = scope_subscription(scope) is not None and scope.strip("/").count("/") == 1
+            if not (at_subscription and error.code.lower() in _VERSION_REFUSALS):
+                raise
+        call = self._call("GET", path, _PERMISSIONS_PATH, SUBSCRIPTION_PERMISSIONS_API_VERSION)
+        return [permission_from(item) async for item in self._pages(call)]
 
     async def _pages(self, call: Call) -> AsyncIterator[dict[str, Any]]:
         try:

@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.clients.arm import ArmClient, IdentityAddress, ManagedIdentity, RoleAssignment, StoredCredential
+from shared.clients.arm import (
+    ArmClient,
+    IdentityAddress,
+    ManagedIdentity,
+    Permission,
+    RoleAssignment,
+    StoredCredential,
+)
 from shared.fic import FederatedCredential
 
 _PREFIXES = {
     "UserAssignedIdentities": "identity",
     "FederatedIdentityCredentials": "credential",
     "RoleAssignments": "assignment",
+    "Permissions": "permission",
 }
 
 
@@ -65,6 +73,8 @@ async def call(  # noqa: PLR0911, PLR0912 - one arm per operation reads best
             )
         case "assignment", "Delete":
             return await arm.delete_role_assignment(scope, name)
+        case "permission", _:  # ListForResourceGroup, ListForResource
+            return await arm.list_permissions(_resource_scope(path))
         case "assignment", _:  # ListForScope, ListForResourceGroup
             return await arm.list_role_assignments_for_principal(
                 scope, "ce2ce14e-85d7-4629-bdbc-454d0519d987"
@@ -77,6 +87,15 @@ def _group_scope(path: Mapping[str, str]) -> str:
     scope = f"/subscriptions/{path['subscriptionId']}"
     group = path.get("resourceGroupName")
     return f"{scope}/resourceGroups/{group}" if group else scope
+
+
+def _resource_scope(path: Mapping[str, str]) -> str:
+    """A resource group's ID, or a resource's (Permissions_ListForResource's path parameters)."""
+    scope = _group_scope(path)
+    if "resourceProviderNamespace" not in path:
+        return scope
+    parts = (path["resourceProviderNamespace"], path["parentResourcePath"], path["resourceType"])
+    return "/".join((scope, "providers", *[part for part in parts if part], path["resourceName"]))
 
 
 def read(result: Any) -> Any:
@@ -100,6 +119,8 @@ def read(result: Any) -> Any:
             "subject": result.subject,
             "audiences": result.audiences,
         }
+    if isinstance(result, Permission):
+        return {"actions": list(result.actions), "notActions": list(result.not_actions)}
     if isinstance(result, RoleAssignment):
         return {"name": result.name, "principalId": result.principal_id, "role": result.role_definition_id}
     return result
@@ -115,6 +136,8 @@ def _item(kind: str, item: Mapping[str, Any]) -> Any:
             "principalId": properties.get("principalId", ""),
             "tenantId": properties.get("tenantId", ""),
         }
+    if kind == "permission":
+        return {"actions": item.get("actions") or [], "notActions": item.get("notActions") or []}
     if kind == "credential":
         return {
             "name": item["name"],

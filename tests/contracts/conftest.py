@@ -19,7 +19,8 @@ __all__ = ["clock", "exchanges", "http", "policy", "runtime", "server", "signers
 
 MSI_SPEC = "arm-msi/ManagedIdentity-2024-11-30.trimmed.json"
 ROLES_SPEC = "arm-authorization/authorization-RoleAssignmentsCalls-2022-04-01.trimmed.json"
-ARM_SPECS = (MSI_SPEC, ROLES_SPEC)
+PERMISSIONS_SPEC = "arm-authorization/authorization-Permissions-2022-04-01.trimmed.json"
+ARM_SPECS = (MSI_SPEC, ROLES_SPEC, PERMISSIONS_SPEC)
 
 
 @pytest.fixture

@@ -50,6 +50,10 @@ SPEC_LOCATIONS = {
         "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/"
         "authorization-RoleAssignmentsCalls.json"
     ),
+    "arm-authorization/authorization-Permissions-2022-04-01.trimmed.json": (
+        "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/"
+        "authorization-RoleDefinitionsCalls.json"
+    ),
 }
 _V2_PARAMETERS = "common-types/resource-management/v2/types.json#/parameters/"
 

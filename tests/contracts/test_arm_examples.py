@@ -23,10 +23,14 @@ PLACEHOLDER_HOST = "https://serviceRoot"
 
 
 def _examples() -> list[tuple[str, str]]:
+    """Each vendored example with the spec that names it; one no spec of its folder names goes with the
+    folder's first spec (and shows up as an orphan)."""
     found = []
-    for spec in ARM_SPECS:
-        for example in sorted((CONTRACTS / spec).parent.glob("examples/*.json")):
-            found.append((spec, example.name))
+    for folder in dict.fromkeys((CONTRACTS / spec).parent for spec in ARM_SPECS):
+        specs = [spec for spec in ARM_SPECS if (CONTRACTS / spec).parent == folder]
+        for example in sorted(folder.glob("examples/*.json")):
+            claimed = [spec for spec in specs if f"/{example.name}" in json.dumps(load_json(spec)["paths"])]
+            found.append(((claimed or specs)[0], example.name))
     return found
 
 
