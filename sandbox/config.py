@@ -113,6 +113,9 @@ class SandboxConfig:
     fic_subject_environment: SubjectEnvironmentSource = "environment"
     # GetComponentManagedIdentityFIC for plug-ins is UNCONFIRMED (domain.md §2.3); False answers as if absent.
     component_subject_supported: bool = True
+    # Tables an organisation does not have (logical names), e.g. `managedidentity` before the platform shipped
+    # it: no EntityDefinitions entry, and its entity set answers as an unknown segment (UNCONFIRMED replies).
+    dataverse_absent_tables: list[str] = field(default_factory=list)
     # Power Platform API field values (docs/sandbox.md): the real capture's by default, variations on request.
     environment_live_state: str = "Enabled"  # contracts/powerplatform/capture_list-environments...json
     environment_provisioning_state: str = "Provisioning"  # UNCONFIRMED: no capture of a provisioning one
@@ -132,6 +135,7 @@ class SandboxConfig:
             arm_access=copy.deepcopy(self.arm_access),
             resource_groups=dict(self.resource_groups),
             custom_role_definitions=list(self.custom_role_definitions),
+            dataverse_absent_tables=list(self.dataverse_absent_tables),
             fault_overrides=copy.deepcopy(self.fault_overrides),
         )
 

@@ -70,6 +70,7 @@ class Dataverse(StandIn):
 
     async def admit(self, call: Call, route: Route) -> web.StreamResponse | None:
         org = self._organization(call)
+        call.facts["absent_tables"] = {name.lower() for name in self.runtime.config.dataverse_absent_tables}
         problem = header_problem(call.request.method, call.request.headers)
         if problem is not None:
             raise Refusal(odata_error(400, "0x80048d19", problem))
@@ -116,7 +117,11 @@ class Dataverse(StandIn):
     # -- helpers ---------------------------------------------------------------------------------------------
 
     def _table(self, call: Call) -> Table | None:
-        return TABLES.get(call.params["set"])
+        """The table the entity set names; None for an unknown one or one the organisation lacks."""
+        table = TABLES.get(call.params["set"])
+        if table is None or table.logical_name in call.facts.get("absent_tables", ()):
+            return None
+        return table
 
     def _unknown_set(self, call: Call) -> web.Response:
         return odata_error(404, "0x8006088a", f"Resource not found for the segment '{call.params['set']}'.")

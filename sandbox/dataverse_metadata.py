@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from aiohttp import web
@@ -48,9 +49,10 @@ def _metadata_id(*names: str) -> str:
     return str(uuid.uuid5(_METADATA_NAMESPACE, "/".join(names)))
 
 
-def entity_definition(logical_name: str) -> dict[str, Any] | None:
+def entity_definition(logical_name: str, absent: Collection[str] = ()) -> dict[str, Any] | None:
+    """A table's definition; None for a table the organisation does not have (`absent`) or nobody knows."""
     known = ENTITIES.get(logical_name.lower())
-    if known is None:
+    if known is None or logical_name.lower() in absent:
         return None
     schema, entity_set, key, name = known
     return {
@@ -63,16 +65,18 @@ def entity_definition(logical_name: str) -> dict[str, Any] | None:
     }
 
 
-def entity_definitions(filter_expression: str | None) -> list[dict[str, Any]]:
+def entity_definitions(filter_expression: str | None, absent: Collection[str] = ()) -> list[dict[str, Any]]:
     """Every known table, or the one `LogicalName eq '…'` names (the only filter clients send here)."""
     if filter_expression is None:
-        return [definition for name in ENTITIES if (definition := entity_definition(name)) is not None]
+        return [
+            definition for name in ENTITIES if (definition := entity_definition(name, absent)) is not None
+        ]
     wanted = LOGICAL_NAME_FILTER.match(filter_expression)
     if wanted is None:
         raise ODataQueryError(
             f"The sandbox understands only LogicalName eq '…' here, not '{filter_expression}'."
         )
-    definition = entity_definition(wanted["name"])
+    definition = entity_definition(wanted["name"], absent)
     return [] if definition is None else [definition]
 
 
@@ -119,11 +123,17 @@ def _no_entity(name: str) -> web.Response:
     return odata_error(404, "0x80060888", f"Could not find an entity with name {name}.")
 
 
+def _absent(call: Call) -> Collection[str]:
+    """The tables this organisation lacks (`SandboxConfig.dataverse_absent_tables`, set by the stand-in)."""
+    absent: Collection[str] = call.facts.get("absent_tables", ())
+    return absent
+
+
 async def list_entity_definitions(call: Call) -> web.StreamResponse:
     try:
         items = [
             project_metadata(item, call.query.get("$select"))
-            for item in entity_definitions(call.query.get("$filter"))
+            for item in entity_definitions(call.query.get("$filter"), _absent(call))
         ]
     except ODataQueryError as exc:
         return odata_error(400, "0x80060888", str(exc))
@@ -131,7 +141,7 @@ async def list_entity_definitions(call: Call) -> web.StreamResponse:
 
 
 async def get_entity_definition(call: Call) -> web.StreamResponse:
-    definition = entity_definition(call.params["entity"])
+    definition = entity_definition(call.params["entity"], _absent(call))
     if definition is None:
         return _no_entity(call.params["entity"])
     try:
@@ -143,7 +153,7 @@ async def get_entity_definition(call: Call) -> web.StreamResponse:
 
 async def list_picklists(call: Call) -> web.StreamResponse:
     name = call.params["entity"]
-    if entity_definition(name) is None:
+    if entity_definition(name, _absent(call)) is None:
         return _no_entity(name)
     context = _context(call, f"EntityDefinitions('{name}')/Attributes")
     return web.json_response({"@odata.context": context, "value": picklist_attributes(name)})

@@ -31,6 +31,8 @@ SUBJECT_SCOPE_ENVIRONMENT = 1
 # code whatever the status (UNCONFIRMED). Other refusals are about the component asked for, and are raised.
 FUNCTION_NOT_OFFERED = frozenset({501})
 UNKNOWN_SEGMENT = "0x8006088a"
+_PICKLISTS = "Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
+_PICKLIST_QUERY = "?$select=LogicalName&$expand=OptionSet($select=Options)"
 COMPONENT_PAGE_SIZE = 500  # rows per page of a component listing (`Prefer: odata.maxpagesize`)
 # 403 with this code: the caller is no user of the organisation and needs an application user. Verbatim
 # `{"error":{"code":"0x80072560","message":"The user is not a member of the organization."}}` with 403 in
@@ -111,6 +113,16 @@ class ManagedIdentityRow:
     subject_scope: int | None
     version: int | None
     name: str | None
+
+
+@dataclass(frozen=True)
+class TableDefinition:
+    """A table's `EntityDefinitions` entry and its choice columns' values (`{column: {value: label}}`)."""
+
+    logical_name: str
+    entity_set: str
+    key: str
+    choices: Mapping[str, Mapping[int, str]]
 
 
 @dataclass(frozen=True)
@@ -265,6 +277,36 @@ class DataverseClient:
         subject = body.get("FICSubject")
         return str(subject) if subject else None
 
+    # -- table definitions --------------------------------------------------------------------------------
+
+    async def table_definition(self, logical_name: str) -> TableDefinition | None:
+        """The table's definition, or None when the organisation has no such table.
+
+        `EntityDefinitions?$filter=LogicalName eq '…'` answers an empty list for a missing table, where the
+        keyed form would answer 404; then its choice columns with their options, as "Query table definitions
+        using the Web API" (learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-
+        api) composes the request.
+        """
+        select = "LogicalName,EntitySetName,PrimaryIdAttribute"
+        call = self._call(
+            "GET",
+            f"/EntityDefinitions?$select={select}&$filter=LogicalName eq '{quote(logical_name)}'",
+            "/EntityDefinitions",
+        )
+        found = ((await self._http.send(call)).json().get("value")) or []
+        if not found:
+            return None
+        definition = found[0]
+        template = f"/EntityDefinitions(LogicalName='{{table}}')/Attributes/{_PICKLISTS}"
+        path = template.replace("{table}", quote(logical_name)) + _PICKLIST_QUERY
+        columns = (await self._http.send(self._call("GET", path, template))).json().get("value") or []
+        return TableDefinition(
+            logical_name=str(definition.get("LogicalName") or logical_name),
+            entity_set=str(definition.get("EntitySetName") or ""),
+            key=str(definition.get("PrimaryIdAttribute") or ""),
+            choices={str(column.get("LogicalName")): _options(column) for column in columns},
+        )
+
     # -- application users --------------------------------------------------------------------------------
 
     async def signed_in_as_application_user(self) -> bool:
@@ -298,6 +340,21 @@ def _component(kind: ComponentKind, component_id: object, body: Mapping[str, Any
         microsoft=kind == "pluginassembly" and microsoft,
         modified_on=str(body.get("modifiedon") or ""),
     )
+
+
+def _options(column: Mapping[str, Any]) -> dict[int, str]:
+    """A choice column's values and their labels (the user's label, else the first localized one)."""
+    options = (column.get("OptionSet") or {}).get("Options") or []
+    found: dict[int, str] = {}
+    for option in options:
+        value = option.get("Value")
+        if not isinstance(value, int):
+            continue
+        label = option.get("Label") or {}
+        shown = (label.get("UserLocalizedLabel") or {}).get("Label")
+        localized = label.get("LocalizedLabels") or [{}]
+        found[value] = str(shown or localized[0].get("Label") or "")
+    return found
 
 
 def _managed_identity(body: Mapping[str, Any]) -> ManagedIdentityRow:
