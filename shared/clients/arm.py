@@ -45,6 +45,7 @@ __all__ = [
     "StoredCredential",
     "credential_from",
     "explained_refusal",
+    "permission_from",
     "role_definition_path",
     "scope_subscription",
 ]

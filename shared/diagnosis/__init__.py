@@ -3,7 +3,7 @@
 from shared.diagnosis._checks import diagnose
 from shared.diagnosis._connectors import verify_connector
 from shared.diagnosis._findings import Checked, Evidence, Finding, Report, Severity
-from shared.diagnosis._rendering import render_text
+from shared.diagnosis._rendering import finding_lines, render_text
 from shared.diagnosis._state import (
     ComponentTarget,
     DataverseRefusal,
@@ -45,6 +45,7 @@ __all__ = [
     "Severity",
     "SubjectFacts",
     "diagnose",
+    "finding_lines",
     "parse_subject",
     "policy_vault_warnings",
     "render_text",

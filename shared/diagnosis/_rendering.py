@@ -13,13 +13,14 @@ def render_text(report: Report) -> str:
     lines.extend(f"  {item.link}: {item.target}" for item in report.checked)
     for finding in report.findings:
         lines.append("")
-        lines.extend(_finding_lines(finding))
+        lines.extend(finding_lines(finding))
     lines.append("")
     lines.append(_summary(report))
     return "\n".join(lines)
 
 
-def _finding_lines(finding: Finding) -> list[str]:
+def finding_lines(finding: Finding) -> list[str]:
+    """A finding as the terminal shows it: severity and code, evidence, the fix (also `ppmi preflight`)."""
     lines = [f"{finding.severity.value.upper():<8}{finding.code}: {finding.message}"]
     evidence = finding.evidence
     if finding.resource:

@@ -6,6 +6,7 @@
 from shared.clients.environments import EnvironmentInfo
 from shared.engine._apply import Change, apply, describe
 from shared.engine._desired import grants_for, row_id_for
+from shared.engine._grants import listing_scopes
 from shared.engine._model import Action, Desired, Enrichment, Observed
 from shared.engine._naming import identity_key
 from shared.engine._placement import Placement, find_existing
@@ -37,6 +38,7 @@ __all__ = [
     "find_existing",
     "grants_for",
     "identity_key",
+    "listing_scopes",
     "open_runtime",
     "plan",
     "preview",

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
+import httpx
+
 from shared.auth import CachedTokens, TokenSource, credential_from
 from shared.clients.arm import ArmClient
 from shared.clients.dataverse import DataverseClient
@@ -96,15 +98,17 @@ async def open_runtime(
     clock: Clock | None = None,
     backoff: Backoff | None = None,
     tokens: TokenSource | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Open every connection the engine uses; close them all on exit. `clock`/`backoff` are test switches."""
+    """Open every connection the engine uses; close them all on exit. `clock`/`backoff` are test switches;
+    `transport` replaces the one the settings describe (a recording wrapped around it, say)."""
     chosen_clock = clock or SystemClock()
     cached = None
     if tokens is None:
         cached = CachedTokens(credential_from(settings))
         tokens = cached
     http = HttpClient(
-        transport=build_transport(settings.connect_to, settings.ca_bundle),
+        transport=transport or build_transport(settings.connect_to, settings.ca_bundle),
         tokens=tokens,
         pacing=Pacing(
             chosen_clock,

@@ -158,10 +158,16 @@ class Operation:
         self.examples = frozenset(
             str(example["$ref"]).rsplit("/", 1)[-1] for example in (raw.get("x-ms-examples") or {}).values()
         )
+        # `{parentResourcePath}` is "the parent resource identity" (authorization's Permissions_ListForResource):
+        # a type/name pair or more for a child resource, nothing for a top-level one (azure-mgmt-authorization
+        # sends it empty), so its segment may hold slashes or be absent.
+        pattern = re.sub(
+            r"/\{parentResourcePath\}", "(?:/(?P<parentResourcePath>.+?))?", template.replace(".", r"\.")
+        )
         pattern = re.sub(
             r"\{(\w+)\}",
             lambda m: f"(?P<{m[1]}>.+?)" if m[1] == "scope" else f"(?P<{m[1]}>[^/]+)",
-            template.replace(".", r"\."),
+            pattern,
         )
         self._pattern = re.compile(pattern, re.IGNORECASE)
 
@@ -191,8 +197,9 @@ class Operation:
         problems: list[str] = []
         declared = {p.name.lower() for p in self.parameters if p.location == "query"}
         problems += [f"query parameter {k!r} is not in the spec" for k in query if k.lower() not in declared]
+        given = {name: value or "" for name, value in values.groupdict().items()}  # an absent parent path: ""
         for parameter in self.parameters:
-            problems += self._parameter_problems(parameter, values.groupdict(), query, body)
+            problems += self._parameter_problems(parameter, given, query, body)
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
         if body is not None and "json" not in content_type.lower():
             problems.append(f"a body is sent as {content_type!r}, not JSON")
