@@ -1,9 +1,12 @@
 """The ARM actions each step of ppmi needs, where it needs them, and the role that holds them.
 
-The actions are the ones ppmi's own calls perform (shared/clients/arm.py), named as the built-in roles infra/
-assigns list them (contracts/arm-authorization/learn_built-in-roles.ppmi-deployment-roles.excerpt.md):
-Managed Identity Contributor on the identity resource group (infra/app/identity-contributor.bicep), Role
-Based Access Control Administrator on each grant scope (infra/app/role-delegation-*.bicep).
+The actions are the ones ppmi's own calls perform (shared/clients/arm.py, keyvault.py), named as the roles
+infra/ assigns list them: Managed Identity Contributor on the identity resource group (infra/app/identity-
+contributor.bicep) and Role Based Access Control Administrator on each grant scope (infra/app/role-
+delegation-*.bicep), both in contracts/arm-authorization/learn_built-in-roles.ppmi-deployment-roles.
+excerpt.md; the vault role on each vault of keyVaultAccessPolicies (infra/app/key-vault-access-policies.
+bicep; its actions in contracts/keyvault/azure-docs_rbac-permissions-security.Microsoft.KeyVault-vaults.
+excerpt.md).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ IDENTITIES = "Microsoft.ManagedIdentity/userAssignedIdentities"
 ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
 MI_CONTRIBUTOR = "Managed Identity Contributor"
 RBAC_ADMINISTRATOR = "Role Based Access Control Administrator"
+VAULT_ROLE = "ppmi's vault role (vaults/read, vaults/accessPolicies/write)"
 LEARN_ROLES = "https://learn.microsoft.com/azure/role-based-access-control/built-in-roles"
 
 
@@ -47,6 +51,18 @@ GRANT_SCOPE_NEEDS = (
     Need(f"{ROLE_ASSIGNMENTS}/read", "read its own assignment before writing it", RBAC_ADMINISTRATOR),
     Need(f"{ROLE_ASSIGNMENTS}/write", "grant the policy's roles", RBAC_ADMINISTRATOR),
     Need(f"{ROLE_ASSIGNMENTS}/delete", "revoke the grants the policy dropped", RBAC_ADMINISTRATOR),
+)
+VAULT_NEEDS = (
+    Need(
+        "Microsoft.KeyVault/vaults/read",
+        "read the vault's authorisation mode and access policies",
+        VAULT_ROLE,
+    ),
+    Need(
+        "Microsoft.KeyVault/vaults/accessPolicies/write",
+        "add and remove its access policy entries",
+        VAULT_ROLE,
+    ),
 )
 LISTING_NEEDS = (
     Need(
@@ -104,6 +120,9 @@ def scopes_to_check(
                 subscription_id=subscription, resource_group=group, environment_id=environment_id
             )
             add(ScopeNeeds(scope, label, GRANT_SCOPE_NEEDS))
+    for entry in policy.key_vault_access_policies:
+        vault = entry.vault_for(subscription_id=subscription, resource_group=group)
+        add(ScopeNeeds(vault, "keyVaultAccessPolicies vault", VAULT_NEEDS))
     for scope in listing_scopes(policy, delegated):
         add(ScopeNeeds(scope, "where ppmi lists its own grants", LISTING_NEEDS, Severity.WARNING))
     return list(found.values()), unfilled

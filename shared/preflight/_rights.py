@@ -13,7 +13,7 @@ from shared.clients.arm import ArmClient, Permission
 from shared.diagnosis import Evidence, Finding, Severity
 from shared.errors import PpmiError
 from shared.policy import Policy
-from shared.preflight._needs import MI_CONTRIBUTOR, ROLE_ASSIGNMENTS, Need, ScopeNeeds
+from shared.preflight._needs import MI_CONTRIBUTOR, ROLE_ASSIGNMENTS, VAULT_ROLE, Need, ScopeNeeds
 from shared.preflight._problems import failed_call
 from shared.preflight._report import Findings, Outcome
 
@@ -94,6 +94,11 @@ def _missing(item: ScopeNeeds, missing: list[Need], client_id: str | None) -> Fi
             f"give ppmi's identity {MI_CONTRIBUTOR} on {item.scope}: `azd provision` does it for the "
             "policy's identity.resourceGroup (PPMI_IDENTITY_RESOURCE_GROUP); by hand: `az role assignment "
             f'create --assignee {assignee} --role "{MI_CONTRIBUTOR}" --scope {item.scope}`'
+        )
+    elif roles == [VAULT_ROLE]:
+        fix = (
+            'run `eval "$(ppmi policy deployment-parameters)"` and `azd provision`: the deployment gives '
+            "ppmi its vault role on each vault of keyVaultAccessPolicies (PPMI_KEY_VAULT_IDS)"
         )
     elif item.severity is Severity.WARNING:
         fix = (

@@ -9,23 +9,46 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError
+from azure.identity import ManagedIdentityCredential
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.msi.models import Identity
 
 from sandbox.server import Sandbox
 from tests.contracts.documents import CONTRACTS
-from tests.sandbox.test_probes_arm import GROUP, KEY_VAULT_SECRETS_USER, authorization, credential, msi
+from tests.sandbox.test_probes_arm import GROUP, KEY_VAULT_SECRETS_USER, credential
 
-__all__ = ["authorization", "credential", "msi"]
+__all__ = ["credential"]
 
 ROLES = CONTRACTS / "arm-authorization" / "learn_built-in-roles.ppmi-deployment-roles.excerpt.md"
 VAULT = ("Microsoft.KeyVault", "", "vaults", "kv-plugins")
 ARM = "https://management.azure.com"
+
+
+def _options(sandbox: Sandbox) -> dict[str, Any]:
+    return {"base_url": sandbox.url, "connection_verify": str(sandbox.ca_path)}
+
+
+@pytest.fixture
+def authorization(
+    sandbox: Sandbox, credential: ManagedIdentityCredential
+) -> Iterator[AuthorizationManagementClient]:
+    """Closed after the test: a pooled connection left open outlives the sandbox's loop."""
+    subscription = sandbox.env["PPMI_SUBSCRIPTION_ID"]
+    with AuthorizationManagementClient(credential, subscription, **_options(sandbox)) as client:
+        yield client
+
+
+@pytest.fixture
+def msi(sandbox: Sandbox, credential: ManagedIdentityCredential) -> Iterator[ManagedServiceIdentityClient]:
+    subscription = sandbox.env["PPMI_SUBSCRIPTION_ID"]
+    with ManagedServiceIdentityClient(credential, subscription, **_options(sandbox)) as client:
+        yield client
 
 
 def learn_role_actions(name: str) -> list[str]:
