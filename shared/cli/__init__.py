@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shared.cli.sandbox",
     "shared.cli.schema",
     "shared.cli.verify",
+    "shared.cli.preflight",
     "shared.cli.provision",
     "shared.cli.status",
     "shared.cli.policy",
