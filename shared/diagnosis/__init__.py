@@ -2,7 +2,7 @@
 
 from shared.diagnosis._checks import diagnose
 from shared.diagnosis._connectors import verify_connector
-from shared.diagnosis._findings import Checked, Evidence, Finding, Report, Severity
+from shared.diagnosis._findings import Checked, Evidence, Finding, FindingTally, Report, Severity
 from shared.diagnosis._rendering import finding_lines, render_text
 from shared.diagnosis._state import (
     ComponentTarget,
@@ -32,6 +32,7 @@ __all__ = [
     "ExpectedGrant",
     "ExpectedSigner",
     "Finding",
+    "FindingTally",
     "GrantStatus",
     "Observation",
     "ObservedComponent",

@@ -58,15 +58,10 @@ class Checked:
         return {"link": self.link, "target": self.target}
 
 
-@dataclass(frozen=True)
-class Report:
-    """The outcome of verifying one environment (and optionally one plug-in component)."""
+class FindingTally:
+    """What any report of findings can say of them (`ppmi verify`'s, `ppmi preflight`'s)."""
 
-    environment_id: str
-    component: str | None
     findings: tuple[Finding, ...]
-    checked: tuple[Checked, ...] = ()
-    holder: str = "plug-ins"  # who gets the token: plug-ins, or a custom connector
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -76,13 +71,24 @@ class Report:
     def warnings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity is Severity.WARNING)
 
+    def codes(self) -> list[str]:
+        return [finding.code for finding in self.findings]
+
+
+@dataclass(frozen=True)
+class Report(FindingTally):
+    """The outcome of verifying one environment (and optionally one plug-in component)."""
+
+    environment_id: str
+    component: str | None
+    findings: tuple[Finding, ...]
+    checked: tuple[Checked, ...] = ()
+    holder: str = "plug-ins"  # who gets the token: plug-ins, or a custom connector
+
     @property
     def healthy(self) -> bool:
         """True when nothing stops a plug-in from getting its token (warnings may remain)."""
         return not self.errors
-
-    def codes(self) -> list[str]:
-        return [finding.code for finding in self.findings]
 
     def to_json(self) -> dict[str, Any]:
         return {

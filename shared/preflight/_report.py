@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from shared.diagnosis import Finding, Severity
+from shared.diagnosis import Finding, FindingTally
 
 # Findings about reaching a service rather than about the set-up: only they may make the run "unavailable".
 UNREACHABLE = "service.unreachable"
@@ -61,7 +61,7 @@ class Findings:
 
 
 @dataclass(frozen=True)
-class PreflightReport:
+class PreflightReport(FindingTally):
     """The whole run: the policy's essentials, every check and every finding."""
 
     tenant_id: str
@@ -72,20 +72,9 @@ class PreflightReport:
     recorded_to: str | None = None
 
     @property
-    def errors(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
-
-    @property
-    def warnings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
-
-    @property
     def only_unreachable(self) -> bool:
         """Every error is a service that could not be reached: the set-up itself was not judged wrong."""
         return bool(self.errors) and all(f.code == UNREACHABLE for f in self.errors)
-
-    def codes(self) -> list[str]:
-        return [finding.code for finding in self.findings]
 
     def to_json(self) -> dict[str, Any]:
         return {
