@@ -67,3 +67,21 @@ def test_a_missing_identity_resource_group_is_named(tenant: Tenant) -> None:
 
     assert str(missing.resource).endswith("/resourceGroups/rg-nobody-made")
     assert "rg-nobody-made" in (missing.evidence.actual or "")
+
+
+def test_an_app_registration_s_fics_are_counted_through_graph(tenant: Tenant) -> None:
+    application = tenant.sandbox.control.create_application("ppmi plug-ins")
+    text = tenant.policy_path.read_text(encoding="utf-8")
+    start, end = text.index("identity:"), text.index("trustedSigners:")
+    identity = (
+        "identity:\n  strategy: app-registration\n"
+        f"  applicationObjectId: {application.object_id}\n  applicationId: {application.app_id}\n"
+    )
+    tenant.policy_path.write_text(text[:start] + identity + text[end:], encoding="utf-8")
+
+    report = tenant.run()
+
+    assert "https://graph.microsoft.com/.default" in {c.target for c in report.checks if c.area == "tokens"}
+    (room,) = [c for c in report.checks if c.target == f"application {application.object_id}"]
+    assert room.seen["FICs"] == "0 of 20"
+    assert not [c for c in report.checks if c.area == "rights"]
