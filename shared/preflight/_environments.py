@@ -101,6 +101,10 @@ def _check_one(
     }
     conclusions = [_state_conclusion(environment)]
     problems: list[Finding] = []
+    if explicit and not policy.environment_in_scope(
+        environment.id, environment.type, environment.display_name
+    ):
+        problems.append(_out_of_scope(environment))
     state = environment.state.casefold()
     if state and state not in LIVE_STATES | DISABLED_STATES:
         problems.append(_unknown_state(environment))
@@ -150,6 +154,19 @@ def _none_in_scope(listed: int) -> Finding:
         fix="check the policy's environments (types, namePattern, include, exclude); ppmi lists only "
         "environments its identity may see",
         resource="environments",
+    )
+
+
+def _out_of_scope(environment: EnvironmentInfo) -> Finding:
+    return Finding(
+        code="environment.out_of_scope",
+        severity=Severity.ERROR,
+        message="the policy's environments scope leaves this environment out: ppmi rejects its events",
+        fix="add it to environments.include, or widen types / namePattern",
+        evidence=Evidence(
+            actual=f"type {environment.type or 'not reported'}, name {environment.display_name!r}"
+        ),
+        resource=environment.id,
     )
 
 

@@ -24,6 +24,7 @@ def test_the_public_interface_is_pinned() -> None:
         "find_existing",
         "grants_for",
         "identity_key",
+        "listing_scopes",
         "open_runtime",
         "plan",
         "preview",

@@ -81,3 +81,12 @@ def test_a_dataverse_host_off_the_allow_list_is_refused(tenant: Tenant) -> None:
     refused = finding(tenant.run(tenant.environment_id), "environment.url_not_allowed")
 
     assert "crm4.dynamics.com" in refused.message
+
+
+def test_an_environment_named_outside_the_policy_s_scope_is_an_error(tenant: Tenant) -> None:
+    tenant.edit_policy(environments="{types: [Production]}")
+
+    outside = finding(tenant.run(tenant.environment_id), "environment.out_of_scope")
+
+    assert outside.severity is Severity.ERROR
+    assert "environments.include" in outside.fix
