@@ -145,7 +145,7 @@ async def _subject(
         return
     segments = parse_subject(subject) or {}
     seen = {"component": f"{component.kind} {component.id}", "subject": subject}
-    problems = _subject_problems(segments, environment, policy)
+    problems = subject_problems(segments, environment, policy)
     for problem in problems:
         found.add(problem)
     conclusion = "Dataverse computes the subject ppmi computes (tenant and e/ segment)"
@@ -225,9 +225,7 @@ async def _component_subject(
     return subject
 
 
-def _subject_problems(
-    segments: dict[str, str], environment: EnvironmentInfo, policy: Policy
-) -> list[Finding]:
+def subject_problems(segments: dict[str, str], environment: EnvironmentInfo, policy: Policy) -> list[Finding]:
     problems = []
     tenant = encode_guid(policy.tenant_id)
     if segments.get("t") not in (None, tenant):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from shared.clients.environments import EnvironmentInfo
 from shared.diagnosis import Severity
+from shared.fic import encode_guid
+from shared.preflight._dataverse import subject_problems
 from tests.preflight.conftest import Tenant, finding
 
 
@@ -92,3 +95,18 @@ def test_with_the_policy_set_to_the_organisation_that_subject_passes(tenant: Ten
     tenant.edit_policy(subjectEnvironmentSegment="organization-id")
 
     assert tenant.run(tenant.environment_id).findings == ()
+
+
+def test_a_subject_naming_another_tenant_is_an_error(tenant: Tenant) -> None:
+    """Reached when Dataverse's own subject encodes a tenant other than the policy's (its tokens agree)."""
+    url = "https://org.crm.dynamics.com"
+    environment = EnvironmentInfo(tenant.environment_id, "Sales", url, None, "Enabled", "Sandbox", None)
+    other = encode_guid("0b7e51b3-8a0e-4a4c-9d33-2f6c3d1e9a77")
+
+    (problem,) = subject_problems({"t": other, "e": tenant.environment_id}, environment, tenant.policy)
+
+    assert problem.code == "subject.tenant_mismatch"
+    assert (problem.evidence.expected, problem.evidence.actual) == (
+        encode_guid(tenant.policy.tenant_id),
+        other,
+    )
