@@ -22,8 +22,8 @@ class ExitCode(IntEnum):
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "done: applied, valid, every link holds, nothing pending, or the event succeeded",
     ExitCode.ATTENTION: "the command worked and the answer needs you: `plan` has changes pending, `verify` "
-    "found an error, a policy, event or deployment parameter is invalid or drifted, a `requeue` message ID "
-    "was not found",
+    "or `preflight` found an error (`preflight --strict`: or a warning), a policy, event or deployment "
+    "parameter is invalid or drifted, a `requeue` message ID was not found",
     ExitCode.USAGE: "the command line, a setting, the policy or an input file is wrong; nothing was sent or "
     "changed: fix what the message names and run again",
     ExitCode.FAILED: "the work failed: a service refused it (permissions, quota, a conflict) or the event's "
@@ -33,7 +33,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.TIMEOUT: "`publish --wait` saw no result within `--timeout`; the event stays queued and may "
     "still finish: run the same command again to get its result",
     ExitCode.UNAVAILABLE: "a service could not be reached or kept failing (network, TLS, DNS, 5xx, "
-    "throttling past the retry budget, the token endpoint): try again later",
+    "throttling past the retry budget, the token endpoint): try again later; `preflight` says so only when "
+    "nothing else it checked was wrong",
     ExitCode.INTERNAL: "a bug in ppmi: the message says what happened; run again with PPMI_DEBUG=1 for the "
     "traceback and report it",
     ExitCode.INTERRUPTED: "stopped by Ctrl-C or SIGTERM; the message says what was done and how to finish",

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 from pathlib import Path
 
-from shared.errors import PpmiError
-from shared.policy import PolicyError, load_policy
+from shared.cli._arguments import ENVIRONMENT_HELP, environment_id
+from shared.cli._exit import ExitCode
+from shared.cli._output import Output
+from shared.policy import load_policy
 from shared.preflight import (
     DEFAULT_RETRY_BUDGET_SECONDS,
     PreflightOptions,
@@ -20,12 +20,7 @@ from shared.preflight import (
 )
 from shared.settings import Settings
 
-EXIT_READY = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_UNAVAILABLE = 6
-
-EPILOG = f"""\
+EPILOG = """\
 examples:
   # every environment in the policy's scope, as ppmi's own identity
   AZURE_CLIENT_ID=<ppmi's client ID> ppmi preflight
@@ -39,9 +34,8 @@ environment's state, tenant and Dataverse host; ppmi's own ARM rights where it a
 action by action; Dataverse WhoAmI, the managedidentity table, GetComponentManagedIdentityFIC for one
 component; FIC room on every identity in scope. Reads only.
 
-exit codes: {EXIT_READY} ready (warnings may be printed; with --strict they count), {EXIT_FINDINGS} an error
-  found, {EXIT_USAGE} settings or policy wrong, {EXIT_UNAVAILABLE} a service could not be reached (and
-  nothing else was found wrong).
+exit codes: 0 ready (warnings may be printed; with --strict they count), 1 an error found, 2 a setting or the
+  policy is wrong, 6 a service could not be reached and nothing else was found wrong (docs/cli.md).
 needs: PPMI_POLICY_FILE; run as ppmi's identity (AZURE_CLIENT_ID), with PPMI_GRANT_SCOPES as the deployment
   sets it (docs/deploy.md, "Before turning automation on").
 """
@@ -60,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--environment-id",
         action="append",
         default=[],
-        help="check this environment (repeat for more); default: every environment in the policy's scope",
+        type=environment_id,
+        help=f"{ENVIRONMENT_HELP}; check this one (repeat for more); default: all in the policy's scope",
     )
     parser.add_argument("--record", type=Path, metavar="DIR", help="write the replies seen, redacted, to DIR")
     parser.add_argument(
@@ -71,43 +66,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="how long to retry a service that does not answer before reporting it (default %(default)s)",
     )
     parser.add_argument("--strict", action="store_true", help="count warnings as findings (exit 1)")
-    parser.add_argument("--output", choices=("text", "json"), default="text")
     parser.set_defaults(func=_preflight)
 
 
-def exit_code(report: PreflightReport, *, strict: bool) -> int:
-    """Ready (0) unless an error was found (1), or only services that could not be reached (6)."""
+def exit_code(report: PreflightReport, *, strict: bool) -> ExitCode:
+    """OK unless an error was found (ATTENTION), or only services that could not be reached (UNAVAILABLE)."""
     if report.only_unreachable:
-        return EXIT_UNAVAILABLE
+        return ExitCode.UNAVAILABLE
     if report.errors or (strict and report.warnings):
-        return EXIT_FINDINGS
-    return EXIT_READY
+        return ExitCode.ATTENTION
+    return ExitCode.OK
 
 
-def _preflight(args: argparse.Namespace) -> int:
-    try:
-        settings = Settings.from_env()
-        policy = load_policy(settings.require_policy_file())
-    except (PpmiError, PolicyError) as error:
-        print(f"ppmi preflight: {error}", file=sys.stderr)
-        return EXIT_USAGE
+def _preflight(args: argparse.Namespace, out: Output) -> int:
+    settings = Settings.from_env()
+    policy = load_policy(settings.require_policy_file())
     options = PreflightOptions(
         environment_ids=tuple(args.environment_id),
         record_to=args.record,
         retry_budget_seconds=max(args.retry_budget, 0.0),
     )
-    progress = _progress if sys.stderr.isatty() else _silent
-    report = asyncio.run(run_preflight(settings, policy, options, progress=progress))
-    if args.output == "json":
-        print(json.dumps(report.to_json(), indent=2))
-    else:
-        print(render_text(report))
+    out.progress(f"preflight for tenant {policy.tenant_id}: reads only")
+    report = asyncio.run(
+        run_preflight(
+            settings, policy, options, progress=lambda step: out.progress(f"  {step}"), on_retry=out.retry
+        )
+    )
+    out.answer(report.to_json(), lambda: render_text(report))
     return exit_code(report, strict=args.strict)
-
-
-def _progress(line: str) -> None:
-    print(f"  {line}", file=sys.stderr)
-
-
-def _silent(line: str) -> None:
-    """Off a terminal the steps are not announced: stderr stays for what must be read."""

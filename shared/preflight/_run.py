@@ -18,7 +18,7 @@ from shared.clients.environments import EnvironmentInfo
 from shared.diagnosis import Finding, Severity
 from shared.engine import Runtime, open_runtime
 from shared.errors import PpmiError
-from shared.http import build_transport
+from shared.http import RetryNotice, build_transport
 from shared.policy import Policy
 from shared.preflight._capacity import check_capacity
 from shared.preflight._dataverse import check_dataverse
@@ -47,8 +47,10 @@ async def run_preflight(
     *,
     tokens: TokenSource | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    on_retry: Callable[[RetryNotice], None] | None = None,
 ) -> PreflightReport:
-    """Run every check; with `record_to`, write the redacted replies there too."""
+    """Run every check; with `record_to`, write the redacted replies there too. `progress` hears each step,
+    `on_retry` each wait before a retry."""
     settings = settings.model_copy(update={"retry_budget_seconds": options.retry_budget_seconds})
     owned = CachedTokens(credential_from(settings)) if tokens is None else None
     source: TokenSource = owned if owned is not None else tokens  # type: ignore[assignment]
@@ -56,6 +58,7 @@ async def run_preflight(
     found = Findings()
     try:
         async with open_runtime(settings, policy, tokens=source, transport=recorder) as runtime:
+            runtime.http.on_retry = on_retry
             await _steps(runtime, source, options, found, progress)
     finally:
         if owned is not None:

@@ -22,6 +22,7 @@ COMMAND_SCHEMAS = {
     "apply": "report",
     "upgrade": "report",
     "verify": "verify",
+    "preflight": "preflight",
     "publish": "publish",
     "requeue": "requeue",
     "worker": "worker",

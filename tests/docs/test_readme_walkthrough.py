@@ -65,6 +65,7 @@ def test_the_readme_walkthrough_runs_as_written(second_terminal: dict[str, str],
             os.killpg(shell.pid, signal.SIGTERM)
 
     assert shell.returncode == 0, err  # the last command, status
+    assert "checks pass: ppmi can run here" in out  # preflight, before anything changes
     assert "ppmi apply: 5 change(s)" in out  # plan: a new environment
     assert "\nsucceeded\n" in out  # apply, then publish --wait
     assert "every link holds: plug-ins here can get their token" in out  # verify

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from sandbox.faults import FaultProfile, ServiceFaults
 from shared.cli import main
+from shared.cli._exit import ExitCode
+from tests.cli.schemas import documented
 from tests.preflight.conftest import Tenant
 
 
@@ -22,7 +23,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 def test_a_ready_tenant_exits_0_and_says_so(tenant: Tenant, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys)
 
-    assert code == 0
+    assert code == ExitCode.OK
     assert out.rstrip().endswith("checks pass: ppmi can run here")
     assert "rights:" in out
     assert "  ok    /subscriptions/" in out
@@ -35,8 +36,8 @@ def test_an_error_exits_1_with_the_finding_and_its_fix(
 
     code, out, _ = _run(capsys, "--output", "json")
 
-    assert code == 1
-    document = json.loads(out)
+    assert code == ExitCode.ATTENTION
+    document = documented("preflight", out)
     assert document["ready"] is False
     (missing,) = [f for f in document["findings"] if f["severity"] == "error"]
     assert missing["code"] == "rights.missing"
@@ -49,7 +50,7 @@ def test_warnings_exit_0_unless_strict(tenant: Tenant, capsys: pytest.CaptureFix
     relaxed, out, _ = _run(capsys)
     strict, _, _ = _run(capsys, "--strict")
 
-    assert (relaxed, strict) == (0, 1)
+    assert (relaxed, strict) == (ExitCode.OK, ExitCode.ATTENTION)
     assert "WARNING subject.function_not_offered:" in out
     assert "act on the warnings" in out
 
@@ -59,7 +60,7 @@ def test_a_service_that_does_not_answer_exits_6(tenant: Tenant, capsys: pytest.C
 
     code, out, _ = _run(capsys)
 
-    assert code == 6
+    assert code == ExitCode.UNAVAILABLE
     assert "a service could not be reached" in out
 
 
@@ -70,8 +71,19 @@ def test_without_a_policy_it_names_the_variable_and_exits_2(
 
     code, out, err = _run(capsys)
 
-    assert (code, out) == (2, "")
+    assert (code, out) == (ExitCode.USAGE, "")
     assert "PPMI_POLICY_FILE is not set" in err
+
+
+def test_a_failure_in_json_mode_is_the_error_document(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PPMI_POLICY_FILE", raising=False)
+
+    code, out, _ = _run(capsys, "--output", "json")
+
+    assert code == ExitCode.USAGE
+    assert documented("preflight", out)["error"]["exitCode"] == ExitCode.USAGE
 
 
 def test_record_writes_the_cassettes_and_says_where(
@@ -79,6 +91,25 @@ def test_record_writes_the_cassettes_and_says_where(
 ) -> None:
     code, out, _ = _run(capsys, "--record", str(tmp_path / "replies"), "--output", "json")
 
-    assert code == 0
-    assert json.loads(out)["recordedTo"] == str(tmp_path / "replies")
+    assert code == ExitCode.OK
+    assert documented("preflight", out)["recordedTo"] == str(tmp_path / "replies")
     assert (tmp_path / "replies" / "MANIFEST.md").is_file()
+
+
+def test_progress_names_each_step_on_stderr_when_asked(
+    tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "--progress", "--output", "json")
+
+    assert code == ExitCode.OK
+    assert "rights: ppmi's own ARM permissions where it acts" in err
+    assert documented("preflight", out)["ready"] is True
+
+
+def test_an_upper_case_environment_id_is_refused_on_the_command_line(
+    tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["preflight", "--environment-id", tenant.environment_id.upper()])
+    assert exited.value.code == ExitCode.USAGE
+    assert "written in upper case" in capsys.readouterr().err
