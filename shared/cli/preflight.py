@@ -61,9 +61,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--retry-budget",
         type=float,
-        default=DEFAULT_RETRY_BUDGET_SECONDS,
         metavar="SECONDS",
-        help="how long to retry a service that does not answer before reporting it (default %(default)s)",
+        help="how long to retry a service that does not answer before reporting it (default "
+        f"{DEFAULT_RETRY_BUDGET_SECONDS:g}, or PPMI_RETRY_BUDGET_SECONDS when that is less)",
     )
     parser.add_argument("--strict", action="store_true", help="count warnings as findings (exit 1)")
     parser.set_defaults(func=_preflight)
@@ -84,7 +84,7 @@ def _preflight(args: argparse.Namespace, out: Output) -> int:
     options = PreflightOptions(
         environment_ids=tuple(args.environment_id),
         record_to=args.record,
-        retry_budget_seconds=max(args.retry_budget, 0.0),
+        retry_budget_seconds=_retry_budget(args.retry_budget, settings),
     )
     out.progress(f"preflight for tenant {policy.tenant_id}: reads only")
     report = asyncio.run(
@@ -93,4 +93,17 @@ def _preflight(args: argparse.Namespace, out: Output) -> int:
         )
     )
     out.answer(report.to_json(), lambda: render_text(report))
-    return exit_code(report, strict=args.strict)
+    code = exit_code(report, strict=args.strict)
+    if code is ExitCode.UNAVAILABLE:
+        out.note(
+            "ppmi preflight: a service could not be reached (the findings name it); nothing else was wrong"
+        )
+        out.note("run it again once it answers, or give it longer with --retry-budget")
+    return code
+
+
+def _retry_budget(asked: float | None, settings: Settings) -> float:
+    """As asked; else the default, or the process's own budget when that is shorter."""
+    if asked is not None:
+        return max(asked, 0.0)
+    return min(DEFAULT_RETRY_BUDGET_SECONDS, settings.retry_budget_seconds)

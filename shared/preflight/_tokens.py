@@ -17,12 +17,15 @@ from typing import Any
 
 from shared.auth import TokenSource
 from shared.diagnosis import Evidence, Finding, Severity
-from shared.errors import PpmiError
+from shared.errors import PpmiError, TransientError
 from shared.policy import Policy
-from shared.preflight._report import Findings, Outcome
+from shared.preflight._report import UNREACHABLE, Findings, Outcome
 from shared.settings import Endpoints
 
 AREA = "tokens"
+# How azure-identity's credential chain says none of its credentials could sign in (azure/identity/aio/
+# _credentials/chained.py): no credential at all, not a service that failed to answer.
+CHAIN_EXHAUSTED = "failed to retrieve a token from the included credentials"
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,20 @@ async def check_token(
 
 
 def _unavailable(audience: Audience, error: PpmiError) -> Finding:
+    no_credential = CHAIN_EXHAUSTED in str(error)
+    if (
+        isinstance(error, TransientError) and not no_credential
+    ):  # the token endpoint failed, or never answered
+        return Finding(
+            code=UNREACHABLE,
+            severity=Severity.ERROR,
+            message=f"no token for {audience.service}: the token endpoint did not give one within the retry "
+            "budget",
+            fix="check IDENTITY_ENDPOINT (and IDENTITY_HEADER) or the credential's network path, then run "
+            "`ppmi preflight` again",
+            evidence=Evidence(actual=str(error)),
+            resource=audience.scope,
+        )
     return Finding(
         code="token.unavailable",
         severity=Severity.ERROR,

@@ -48,6 +48,7 @@ def arguments(tmp_path: Path, environment: str) -> dict[str, list[str]]:
         "apply": at,
         "upgrade": at,
         "verify": at,
+        "preflight": at,
         "status": at,
         "publish": ["ppmi.environment.created", *at, "--wait", "--timeout", "2"],
         "requeue": ["--dry-run"],

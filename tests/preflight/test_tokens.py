@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.diagnosis import Severity
-from shared.preflight import Outcome
+from shared.preflight import UNREACHABLE, Outcome
 from tests.preflight.conftest import Tenant, finding
 
 OTHER_TENANT = "0b7e51b3-8a0e-4a4c-9d33-2f6c3d1e9a77"
@@ -31,8 +31,11 @@ def test_the_admin_api_audience_is_asked_only_when_ppmi_manages_application_user
     assert after - before == {"https://service.powerapps.com/.default"}
 
 
-def test_without_a_token_the_checks_that_need_it_are_skipped(tenant: Tenant) -> None:
-    tenant.monkeypatch.setenv("IDENTITY_HEADER", "not-the-header")
+def test_without_a_credential_the_checks_that_need_a_token_are_skipped(tenant: Tenant) -> None:
+    """No managed identity, and only environment variables tried (no IMDS, no `az`): no credential at all."""
+    tenant.monkeypatch.delenv("IDENTITY_ENDPOINT")
+    tenant.monkeypatch.delenv("IDENTITY_HEADER")
+    tenant.monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
 
     report = tenant.run()
 
@@ -67,3 +70,16 @@ def test_a_token_for_another_identity_says_the_rights_checked_are_not_ppmi_s(ten
     assert other.evidence.actual == stranger.application.app_id
     assert other.evidence.expected == tenant.sandbox.env["AZURE_CLIENT_ID"].lower()
     assert other.severity is Severity.WARNING
+
+
+def test_a_token_endpoint_that_refuses_is_unreachable_not_a_set_up_problem(tenant: Tenant) -> None:
+    tenant.monkeypatch.setenv("IDENTITY_HEADER", "from-an-earlier-run")
+
+    report = tenant.run()
+
+    assert {f.code for f in report.findings} == {UNREACHABLE}
+    assert {f.resource for f in report.findings} == {
+        "https://api.powerplatform.com/.default",
+        "https://management.azure.com/.default",
+    }
+    assert report.only_unreachable
