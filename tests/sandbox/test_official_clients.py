@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ManagedIdentityCredential
@@ -18,14 +20,18 @@ GROUP = "rg-ppmi"
 
 
 @pytest.fixture
-def msi(sandbox: Sandbox) -> ManagedServiceIdentityClient:
-    credential = ManagedIdentityCredential(client_id=sandbox.env["AZURE_CLIENT_ID"])
-    return ManagedServiceIdentityClient(
-        credential,
-        sandbox.env["PPMI_SUBSCRIPTION_ID"],
-        base_url=sandbox.url,
-        connection_verify=str(sandbox.ca_path),
-    )
+def msi(sandbox: Sandbox) -> Iterator[ManagedServiceIdentityClient]:
+    # Closed after each test: a client left open keeps its connection after the sandbox stops.
+    with (
+        ManagedIdentityCredential(client_id=sandbox.env["AZURE_CLIENT_ID"]) as credential,
+        ManagedServiceIdentityClient(
+            credential,
+            sandbox.env["PPMI_SUBSCRIPTION_ID"],
+            base_url=sandbox.url,
+            connection_verify=str(sandbox.ca_path),
+        ) as client,
+    ):
+        yield client
 
 
 def test_azure_mgmt_msi_creates_gets_lists_and_deletes_identities(msi: ManagedServiceIdentityClient) -> None:

@@ -36,13 +36,21 @@ def credential(sandbox: Sandbox) -> Iterator[ManagedIdentityCredential]:
 
 
 @pytest.fixture
-def msi(sandbox: Sandbox, credential: ManagedIdentityCredential) -> ManagedServiceIdentityClient:
-    return ManagedServiceIdentityClient(credential, sandbox.env["PPMI_SUBSCRIPTION_ID"], **_options(sandbox))
+def msi(sandbox: Sandbox, credential: ManagedIdentityCredential) -> Iterator[ManagedServiceIdentityClient]:
+    # Closed after each test: a client left open keeps its connection after the sandbox stops.
+    with ManagedServiceIdentityClient(
+        credential, sandbox.env["PPMI_SUBSCRIPTION_ID"], **_options(sandbox)
+    ) as client:
+        yield client
 
 
 @pytest.fixture
-def authorization(sandbox: Sandbox, credential: ManagedIdentityCredential) -> AuthorizationManagementClient:
-    return AuthorizationManagementClient(credential, sandbox.env["PPMI_SUBSCRIPTION_ID"], **_options(sandbox))
+def authorization(
+    sandbox: Sandbox, credential: ManagedIdentityCredential
+) -> Iterator[AuthorizationManagementClient]:
+    subscription = sandbox.env["PPMI_SUBSCRIPTION_ID"]
+    with AuthorizationManagementClient(credential, subscription, **_options(sandbox)) as client:
+        yield client
 
 
 def _scope(sandbox: Sandbox, group: str = "rg-kv") -> str:
@@ -131,13 +139,21 @@ def test_an_older_published_api_version_works_and_an_unregistered_one_does_not(
 ) -> None:
     """Specs exist for 2018-11-30 identities; an unknown version answers NoRegisteredProviderFound."""
     subscription = sandbox.env["PPMI_SUBSCRIPTION_ID"]
-    older = ManagedServiceIdentityClient(
+    with ManagedServiceIdentityClient(
         credential, subscription, api_version="2018-11-30", **_options(sandbox)
-    )
-    created = older.user_assigned_identities.create_or_update(GROUP, "uami", Identity(location="westeurope"))
-    identity = f"/subscriptions/{subscription}/resourceGroups/{GROUP}/providers/Microsoft.ManagedIdentity/"
-    unknown = HttpRequest("GET", f"{sandbox.url}{identity}userAssignedIdentities/uami?api-version=2019-01-01")
-    response = older._client.send_request(unknown)  # the SDK refuses versions it does not know; ARM is asked
+    ) as older:
+        created = older.user_assigned_identities.create_or_update(
+            GROUP, "uami", Identity(location="westeurope")
+        )
+        identity = (
+            f"/subscriptions/{subscription}/resourceGroups/{GROUP}/providers/Microsoft.ManagedIdentity/"
+        )
+        unknown = HttpRequest(
+            "GET", f"{sandbox.url}{identity}userAssignedIdentities/uami?api-version=2019-01-01"
+        )
+        response = older._client.send_request(
+            unknown
+        )  # the SDK refuses versions it does not know: ARM is asked
     assert created.client_id
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "NoRegisteredProviderFound"
