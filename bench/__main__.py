@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.functions_path import functions_scenarios
 from bench.profile import DEFAULT_TIME_SCALE, AzureModel
 from bench.report import judge, write_all
 from bench.scenarios import BenchSettings, chaos, naive_baseline, per_environment_and_reconcile, shared_pool
@@ -22,10 +23,10 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
     baseline = await naive_baseline(settings)
     first, third = await per_environment_and_reconcile(settings)
     second = await shared_pool(settings)
-    second_functions = await shared_pool(settings, whole_batches=True)
     fourth = await chaos(settings)
-    scenarios = [first, second, second_functions, third, fourth]
-    for item in (first, second, second_functions, fourth):
+    functions = await functions_scenarios(settings)
+    scenarios = [first, second, third, fourth, *functions]
+    for item in (first, second, fourth, *functions):
         item["over_naive"] = round(
             item["projected_makespan_seconds"] / baseline["projected_makespan_seconds"], 2
         )
@@ -34,7 +35,7 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
         "time_scale": settings.model.time_scale,
         "environments": settings.environments,
         "packages": settings.packages,
-        "worker": f"{settings.flags_sessions} sessions, {settings.flags_event_receivers} event receivers",
+        "worker": settings.flags.describe(),
         "model": {
             "latency_ms": settings.model.latency_ms,
             "identity_rates_per_second": vars(settings.model.identity_rates),
@@ -60,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-environments", type=int, default=10)
     parser.add_argument("--sessions", type=int, default=64, help="worker sessions at once")
     parser.add_argument("--event-receivers", type=int, default=64, help="worker intake events at once")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        nargs="+",
+        default=[1, 4, 16],
+        help="Functions instance counts to run scenarios 1 and 2 at (default 1 4 16)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
     args = parser.parse_args(argv)
@@ -69,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline_environments=min(args.baseline_environments, args.environments),
         flags_sessions=args.sessions,
         flags_event_receivers=args.event_receivers,
+        instance_counts=tuple(args.instances),
     )
     results = asyncio.run(run(settings))
     write_all(results, args.out, None if args.no_readme else README)

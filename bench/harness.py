@@ -24,9 +24,10 @@ from bench.worker import READY
 from sandbox import RequestRecord, Sandbox
 from sandbox.servicebus import AsyncSandboxTokenCredential
 from shared.events import Event, EventValidationError, parse_result
-from shared.messaging.envelope import RESULTS_QUEUE
+from shared.messaging.envelope import EVENTS_QUEUE, RESULTS_QUEUE, WORK_QUEUE
 from shared.messaging.outbox import Outbox
 from shared.messaging.publishing import event_message
+from shared.messaging.worker import SessionHandling
 
 PUBLISH_CHUNK = 50  # events per Service Bus batch, well under the 256 KB message-size limit
 READY_LINE = READY.encode()
@@ -37,20 +38,42 @@ WARM_UP_LIMIT_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class WorkerFlags:
-    """How the worker runs: host.json's maxConcurrentSessions / maxConcurrentCalls, and the time scale."""
+    """How the worker process runs: which host's semantics, how many instances, their concurrency."""
 
     time_scale: float
+    handling: SessionHandling = SessionHandling.WORKER
+    instances: int = 1
     sessions: int = 64
     event_receivers: int = 64
-    whole_batches: bool = False  # the Functions host's settling: one batch at a time, ARM read per batch
+    concurrent_calls: int = 64
+    calls_per_session: int = 32
+    batch_size: int = 256
 
     def arguments(self) -> list[str]:
         return [
             "--time-scale", str(self.time_scale),
+            "--handling", self.handling.value,
+            "--instances", str(self.instances),
             "--sessions", str(self.sessions),
             "--event-receivers", str(self.event_receivers),
-            *(["--whole-batches"] if self.whole_batches else []),
+            "--concurrent-calls", str(self.concurrent_calls),
+            "--calls-per-session", str(self.calls_per_session),
+            "--batch-size", str(self.batch_size),
         ]  # fmt: skip
+
+    def describe(self) -> str:
+        """The host in the table's words."""
+        if self.handling is SessionHandling.FUNCTIONS:
+            return (
+                f"Functions x {self.instances}: {self.sessions} sessions x {self.calls_per_session} calls "
+                f"and {self.concurrent_calls} intake calls per instance, session locks renewed"
+            )
+        if self.handling is SessionHandling.BATCHES:
+            return (
+                f"Functions batch trigger x {self.instances}: 1 session per instance, batches of up to "
+                f"{self.batch_size}, session lock never renewed"
+            )
+        return f"ppmi worker: {self.sessions} sessions, {self.event_receivers} event receivers"
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,8 @@ class RunResult:
     worker_peak_rss_bytes: int
     published_at: float  # time.monotonic() when publishing began, the clock of the request log
     outcomes: Counter[str] = field(default_factory=Counter)
+    redeliveries: int = 0  # deliveries of a message delivered before, on ppmi-events and ppmi-work
+    lock_expiries: int = 0  # of those, locks (message or session) that ran out while a receiver held them
 
 
 class WorkerProcess:
@@ -247,6 +272,7 @@ async def run_events(
 ) -> RunResult:
     """Start a worker, publish the burst, wait for every result, stop the worker; measure all of it."""
     worker = await WorkerProcess.start(env, flags, log)
+    redelivered_before, expired_before = broker_counts(sandbox)
     try:
         with servicebus_client(sandbox) as client:
             async with client:
@@ -263,6 +289,7 @@ async def run_events(
     # complete: until the last result; cut short by the budget: until then
     makespan = max(ends) - publication if len(done) == len(events) else stopped - publication
     requests = [record for record in sandbox.requests if record.started >= first]
+    redelivered_after, expired_after = broker_counts(sandbox)
     return RunResult(
         makespan_seconds=makespan,
         done=done,
@@ -272,4 +299,13 @@ async def run_events(
         worker_peak_rss_bytes=peak,
         published_at=first,
         outcomes=Counter(item.outcome for item in done.values()),
+        redeliveries=redelivered_after - redelivered_before,
+        lock_expiries=expired_after - expired_before,
     )
+
+
+def broker_counts(sandbox: Sandbox) -> tuple[int, int]:
+    """Redeliveries and lock expiries so far on the two queues the worker receives from."""
+    assert sandbox.servicebus is not None
+    queues = [sandbox.servicebus.queue(name) for name in (EVENTS_QUEUE, WORK_QUEUE)]
+    return sum(q.redeliveries for q in queues), sum(q.lock_expiries for q in queues)

@@ -7,11 +7,12 @@ model. Every limit is the documented one (domain.md §2.4, §4); only the clock 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sandbox import ArmBuckets, DataverseLimits, FaultProfile, ManagedIdentityRates, SandboxConfig
+from sandbox.servicebus import DEFAULT_QUEUES, QueueOptions
 
 # Per-request fault rates of the chaos overlay, on top of the Azure latencies and limits.
 CHAOS_FAULTS: dict[str, float] = {
@@ -29,6 +30,7 @@ CHAOS_SERVICES = ("arm", "dataverse", "environments", "bap")
 # not scale) still counts for little against the API limits on a two-core machine. At ten, the worker's and
 # the sandbox's CPU, multiplied by ten in model time, crowd out the limits being measured.
 DEFAULT_TIME_SCALE = 5.0
+QUEUE_LOCK_SECONDS = 60.0  # every ppmi queue's lockDuration as deployed
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,12 @@ class AzureModel:
             arm_buckets=ArmBuckets(**vars(self.arm_buckets)),
             dataverse_limits=DataverseLimits(**vars(self.dataverse_limits)),
         )
+
+    def servicebus_queues(self) -> dict[str, QueueOptions]:
+        """ppmi's queues with the deployed lock duration (infra/core/messaging/service-bus.bicep: PT1M),
+        time-scaled: a consumer that holds a message or session longer than that, unrenewed, loses it."""
+        lock = self.scaled(QUEUE_LOCK_SECONDS)
+        return {name: replace(options, lock_duration=lock) for name, options in DEFAULT_QUEUES.items()}
 
     def scaled(self, model_seconds: float) -> float:
         """Model seconds as wall-clock seconds in the scaled sandbox."""

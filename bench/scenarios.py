@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from bench.workload import BenchEnvironment, create_environments, creation_event
 from sandbox import Sandbox
 from shared.cli.demo import signing_certificate
 from shared.events import Event
+from shared.messaging.config import MessagingSettings
 from shared.messaging.publishing import unique_reply_session
 
 MI_WRITE_PATH = "Microsoft.ManagedIdentity/userAssignedIdentities"
@@ -33,20 +34,30 @@ class BenchSettings:
     baseline_environments: int = 10
     flags_sessions: int = 64
     flags_event_receivers: int = 64
+    instance_counts: tuple[int, ...] = (1, 4, 16)  # the Functions path at these scale-outs
     budgets: tuple[tuple[str, float], ...] = (
         ("1", 120.0),
         ("2", 60.0),
-        ("2b", 90.0),
         ("3", 60.0),
         ("4", 120.0),
+        ("1f", 150.0),
+        ("2f", 90.0),
+        ("1b", 150.0),
+        ("2b", 90.0),
     )
 
     def budget(self, key: str) -> float:
-        return dict(self.budgets)[key]
+        """Wall-clock seconds for a scenario; the Functions rows share their scenario's (`1f4` → `1f`)."""
+        budgets = dict(self.budgets)
+        return budgets[key] if key in budgets else budgets[key.rstrip("0123456789")]
 
     @property
     def flags(self) -> WorkerFlags:
-        return WorkerFlags(self.model.time_scale, self.flags_sessions, self.flags_event_receivers)
+        """`ppmi worker` with its own semantics: the worker rows."""
+        sessions, receivers = self.flags_sessions, self.flags_event_receivers
+        return WorkerFlags(
+            self.model.time_scale, sessions=sessions, event_receivers=receivers, concurrent_calls=receivers
+        )
 
 
 @dataclass
@@ -62,7 +73,7 @@ class Bench:
 
 def open_bench(settings: BenchSettings, strategy: Strategy, *, chaos: bool, count: int) -> Bench:
     model = settings.model
-    sandbox = Sandbox(model.sandbox_config(chaos=chaos)).start()
+    sandbox = Sandbox(model.sandbox_config(chaos=chaos), servicebus_queues=model.servicebus_queues()).start()
     certificate = signing_certificate("Contoso Plug-ins (bench)")
     workdir = Path(tempfile.mkdtemp(prefix=f"ppmi-bench-{strategy}-"))
     policy = write_policy(workdir, sandbox.env, certificate, BenchPolicy(strategy), model)
@@ -76,6 +87,9 @@ def open_bench(settings: BenchSettings, strategy: Strategy, *, chaos: bool, coun
         "PPMI_RETRY_MAX_SECONDS": str(3600.0 / scale),
         "PPMI_RETRY_BUDGET_SECONDS": str(60.0 / scale),
         "PPMI_HTTP_TIMEOUT_SECONDS": str(30.0 / scale),
+        # host.json's session timings, from which the app tells a session's holds apart
+        "PPMI_SESSION_IDLE_SECONDS": str(MessagingSettings.session_idle_seconds / scale),
+        "PPMI_SESSION_LOCK_RENEWAL_SECONDS": str(MessagingSettings.session_lock_renewal_seconds / scale),
     }
     env.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)  # measure provisioning, not telemetry export
     environments = create_environments(sandbox, count, settings.packages, certificate)
@@ -91,22 +105,25 @@ async def measure(
     events: list[Event],
     reply_session: str,
     workload: Workload,
-    whole_batches: bool = False,
+    flags: WorkerFlags | None = None,
 ) -> dict[str, Any]:
-    """Run `events` through a worker and describe the run against its lower bound."""
+    """Run `events` through a worker (`ppmi worker` unless `flags` say otherwise) against the lower bound."""
     model = settings.model
+    flags = flags or settings.flags
     cpu_before = time.process_time()
     run = await run_events(
         bench.sandbox,
         bench.env,
         events,
         reply_session=reply_session,
-        flags=replace(settings.flags, whole_batches=whole_batches),
+        flags=flags,
         within=settings.budget(key),
         log=bench.workdir / f"worker-{key}.log",
     )
     harness_cpu = time.process_time() - cpu_before
     return describe(run, key=key, title=title, events=len(events), workload=workload, model=model) | {
+        "host": flags.describe(),
+        "instances": flags.instances,
         "harness_cpu_seconds": round(harness_cpu, 2),
         # the machine's 1-minute load at the end: above the bench's own ~1.5, others shared the cores
         "load_average_1min": round(os.getloadavg()[0], 2),
@@ -151,6 +168,8 @@ def describe(
         "answered_429_share": round(figures.throttled_share, 4),
         "answered_429_by_kind": figures.throttled_by_kind,
         "answered_409": figures.conflicts,
+        "redelivered": run.redeliveries,
+        "lock_expiries": run.lock_expiries,
         "failed_on_409": conflict_failures(
             item.reason for item in run.done.values() if item.outcome != "succeeded"
         ),
@@ -207,23 +226,30 @@ async def per_environment_and_reconcile(settings: BenchSettings) -> list[dict[st
     return [first, third]
 
 
-async def shared_pool(settings: BenchSettings, *, whole_batches: bool = False) -> dict[str, Any]:
-    """Scenario 2; with `whole_batches`, 2b: the worker settling as the Functions host does."""
-    bench = open_bench(settings, "shared-pool", chaos=False, count=settings.environments)
+async def creation_burst(
+    settings: BenchSettings, strategy: Strategy, *, key: str, title: str, flags: WorkerFlags | None = None
+) -> dict[str, Any]:
+    """Scenario 1 (`per-environment`) or 2 (`shared-pool`) on a fresh sandbox, through `flags`' host."""
+    bench = open_bench(settings, strategy, chaos=False, count=settings.environments)
     try:
         session = unique_reply_session()
         return await measure(
             bench,
             settings,
-            key="2b" if whole_batches else "2",
-            title="burst, shared-pool, Functions batching" if whole_batches else "burst, shared-pool",
+            key=key,
+            title=title,
             events=creation_events(bench.environments, bench.certificate, session),
             reply_session=session,
-            workload=Workload(settings.environments, settings.packages, strategy="shared-pool"),
-            whole_batches=whole_batches,
+            workload=Workload(settings.environments, settings.packages, strategy=strategy),
+            flags=flags,
         )
     finally:
         bench.sandbox.stop()
+
+
+async def shared_pool(settings: BenchSettings) -> dict[str, Any]:
+    """Scenario 2 through `ppmi worker`."""
+    return await creation_burst(settings, "shared-pool", key="2", title="burst, shared-pool")
 
 
 async def chaos(settings: BenchSettings) -> dict[str, Any]:

@@ -1,4 +1,10 @@
-"""Trigger on `ppmi-work` (sessions, batches): converge a session's waiting events, answer on ppmi-results."""
+"""Trigger on `ppmi-work` (sessions, one message per call): converge the event, answer on ppmi-results.
+
+A single-message session trigger, so the host renews the session lock while the session is held
+(`maxAutoLockRenewalDuration`), works `maxConcurrentSessions` sessions at once per instance and
+`maxConcurrentCallsPerSession` messages of each (host.json); returning completes the message, raising abandons
+this message only. Why not batches: docs/decisions.md.
+"""
 
 import azure.functions as func
 
@@ -10,19 +16,11 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]  # the library leaves __i
 
 @bp.function_name("provision")
 @bp.service_bus_queue_trigger(
-    arg_name="messages",
+    arg_name="message",
     queue_name=WORK_QUEUE,
     connection=SERVICEBUS_CONNECTION,
     is_sessions_enabled=True,
-    cardinality=func.Cardinality.MANY,
 )
-async def provision(messages: list[func.ServiceBusMessage]) -> None:
+async def provision(message: func.ServiceBusMessage) -> None:
     host = await process_host.get()
-    incoming = [from_function_message(m, WORK_QUEUE) for m in messages]
-    results = await host.handle_provision_batch(incoming)
-    for message, result in zip(incoming, results, strict=True):
-        if isinstance(result, BaseException):
-            # The plain binding settles a batch as a whole: raising would bring every message back. This one
-            # alone is tried again later (kept with its reason once its attempts run out); if even that send
-            # fails, the exception abandons the batch.
-            await host.retry_alone(message, result)
+    await host.handle_provision(from_function_message(message, WORK_QUEUE))

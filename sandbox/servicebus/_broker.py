@@ -129,6 +129,18 @@ class QueueView:
         return self._count(MessageState.DEFERRED)
 
     @property
+    def redeliveries(self) -> int:
+        """Deliveries of messages delivered before (abandoned, or their lock ran out)."""
+        with self._lock:
+            return self._queue.redeliveries
+
+    @property
+    def lock_expiries(self) -> int:
+        """Messages whose lock (or whose session's lock) ran out while a receiver held them."""
+        with self._lock:
+            return self._queue.lock_expiries
+
+    @property
     def dead_letter_count(self) -> int:
         return len(self.dead_letters())
 

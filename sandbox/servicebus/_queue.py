@@ -121,6 +121,10 @@ class Queue:
         # The earliest moment a lock, schedule or time to live may run out: `advance` scans only from then.
         self._next_due = math.inf
         self.dead_letter_queue: Queue | None = None
+        # Deliveries of a message delivered before, and locks (message or session) that ran out with a message
+        # still held: what a consumer that loses its locks costs, counted where Service Bus would see it.
+        self.redeliveries = 0
+        self.lock_expiries = 0
         if dead_letter_of is None:
             dlq_options = QueueOptions(max_delivery_count=2**31 - 1, lock_duration=options.lock_duration)
             self.dead_letter_queue = Queue(f"{name}/$DeadLetterQueue", dlq_options, dead_letter_of=self)
@@ -188,6 +192,8 @@ class Queue:
         return None
 
     def _lock(self, message: StoredMessage, owner: Hashable, now: float) -> None:
+        if message.delivery_count > 0:
+            self.redeliveries += 1
         message.state = MessageState.LOCKED
         message.lock_token = uuid.uuid4()
         message.lock_owner = owner
@@ -263,11 +269,13 @@ class Queue:
         message.locked_until = now + self.options.lock_duration
         return message.locked_until
 
-    def release_owner(self, owner: Hashable) -> None:
-        """A receiver went away: what it held returns to the queue, counted as a failed delivery."""
-        for message in [m for m in self._locks.values() if m.lock_owner == owner]:
+    def release_owner(self, owner: Hashable) -> int:
+        """A receiver went away: what it held returns to the queue, counted as a failed delivery; how many."""
+        held = [m for m in self._locks.values() if m.lock_owner == owner]
+        for message in held:
             self._unlock(message)
             self._return_after_failed_delivery(message)
+        return len(held)
 
     # -- time ----------------------------------------------------------------------------------------------
     def advance(self, now: float) -> list[Hashable]:
@@ -283,6 +291,7 @@ class Queue:
                         message.state, message.enqueued_time = MessageState.ACTIVE, message.scheduled_time
                 elif message.state is MessageState.LOCKED and not self.options.requires_session:
                     if message.locked_until is not None and message.locked_until <= now:
+                        self.lock_expiries += 1
                         self._unlock(message)
                         self._return_after_failed_delivery(message)
                 elif message.state is MessageState.ACTIVE and self._expire_if_due(message, now):
@@ -291,7 +300,7 @@ class Queue:
                     self._note_deadline(self._deadline(message))
         lost = self.sessions.expire(now)
         for owner in lost:
-            self.release_owner(owner)
+            self.lock_expiries += self.release_owner(owner)
         return lost
 
     def _note_deadline(self, moment: float | None) -> None:

@@ -9,7 +9,7 @@ import sys
 from shared.cli._exit import ExitCode
 from shared.cli._output import Output
 from shared.messaging.serving import serve_until_signalled
-from shared.messaging.worker import WorkerOptions
+from shared.messaging.worker import SessionHandling, WorkerOptions
 
 EPILOG = """\
 examples:
@@ -19,6 +19,8 @@ examples:
   ppmi worker --sessions 32 --event-receivers 8
   # a summary of what was handled, as JSON on stdout when it stops (logs stay on stderr)
   ppmi worker --output json > summary.json
+  # what the deployed Functions app would do with 4 instances (host.json's concurrency and lock renewal)
+  ppmi worker --functions --instances 4
 
 needs: PPMI_POLICY_FILE, ServiceBusConnection__fullyQualifiedNamespace (and the identity settings of the app).
 Stops cleanly on Ctrl-C or SIGTERM after the messages in hand, then prints how many messages ended how
@@ -39,7 +41,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     defaults = WorkerOptions()
     parser.add_argument("--sessions", type=_positive, default=defaults.sessions, help="concurrent identities")
     parser.add_argument(
-        "--event-receivers", type=_positive, default=defaults.event_receivers, help="concurrent intake events"
+        "--event-receivers", type=_positive, default=defaults.event_receivers, help="receivers on ppmi-events"
+    )
+    parser.add_argument(
+        "--concurrent-calls",
+        type=_positive,
+        default=defaults.concurrent_calls,
+        help="intake events handled at once, over all event receivers (host.json maxConcurrentCalls)",
     )
     parser.add_argument(
         "--batch-size",
@@ -48,10 +56,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="most waiting messages of one session handled together (host.json maxMessageBatchSize)",
     )
     parser.add_argument(
+        "--calls-per-session",
+        type=_positive,
+        default=defaults.calls_per_session,
+        help="with --functions: messages of one session at once (host.json maxConcurrentCallsPerSession)",
+    )
+    semantics = parser.add_mutually_exclusive_group()
+    semantics.add_argument(
+        "--functions",
+        dest="handling",
+        action="store_const",
+        const=SessionHandling.FUNCTIONS,
+        default=SessionHandling.WORKER,
+        help="work ppmi-work as the deployed Functions trigger does: one message per call, --sessions "
+        "sessions and --calls-per-session messages of each at once, session locks renewed, kept until idle",
+    )
+    semantics.add_argument(
         "--whole-batches",
-        action="store_true",
-        help="settle like the Functions host: a session's waiting messages one batch at a time, ARM read per "
-        "batch (default: messages as they come, ARM read once per held session)",
+        dest="handling",
+        action="store_const",
+        const=SessionHandling.BATCHES,
+        help="work ppmi-work as a Functions batch trigger would: one session at a time per instance, its "
+        "waiting messages (up to --batch-size) as one batch, the session lock never renewed",
+    )
+    parser.add_argument(
+        "--instances",
+        type=_positive,
+        default=defaults.instances,
+        help="independent copies of the host in this process, like scaled-out Functions instances",
     )
     parser.add_argument(
         "--max-delivery-count",
@@ -66,8 +98,11 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     options = WorkerOptions(
         sessions=args.sessions,
         event_receivers=args.event_receivers,
+        concurrent_calls=args.concurrent_calls,
         batch_size=args.batch_size,
-        whole_batches=args.whole_batches,
+        calls_per_session=args.calls_per_session,
+        handling=args.handling,
+        instances=args.instances,
         max_delivery_count=args.max_delivery_count,
     )
     stats = asyncio.run(serve_until_signalled("ppmi worker", options, log_stream=sys.stderr))

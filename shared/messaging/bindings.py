@@ -21,4 +21,5 @@ def from_function_message(message: func.ServiceBusMessage, queue: str) -> Incomi
         correlation_id=message.correlation_id,
         delivery_count=message.delivery_count or 1,
         enqueued_time=message.enqueued_time_utc,
+        sequence_number=message.sequence_number,
     )

@@ -1,4 +1,5 @@
-"""Settings of message handling: attempt limit, the growing delay between attempts, reply session."""
+"""Settings of message handling: attempt limit, the growing delay between attempts, reply session, and the
+Functions host's session timings the app infers its session holds from."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ class MessagingSettings:
     # variables and app settings reference", reference-app-settings); only then are X-MS-CLIENT-PRINCIPAL-*
     # headers set by the platform and never by the caller (Learn, configure-authentication-user-identities).
     app_service_authentication: bool = False
+    # host.json's `sessionIdleTimeout` and `maxAutoLockRenewalDuration` (tests/functions pin them equal).
+    session_idle_seconds: float = 2.0
+    session_lock_renewal_seconds: float = 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MessagingSettings:
@@ -45,6 +49,10 @@ class MessagingSettings:
                 if item.strip()
             ),
             app_service_authentication=env.get("WEBSITE_AUTH_ENABLED", "").strip().lower() == "true",
+            session_idle_seconds=_number(env, "PPMI_SESSION_IDLE_SECONDS", cls.session_idle_seconds),
+            session_lock_renewal_seconds=_number(
+                env, "PPMI_SESSION_LOCK_RENEWAL_SECONDS", cls.session_lock_renewal_seconds
+            ),
         )
 
     def retry_delay(self, attempt: int, retry_after: float) -> timedelta:

@@ -57,6 +57,7 @@ class IncomingMessage:
     correlation_id: str | None = None
     delivery_count: int = 1
     enqueued_time: datetime | None = None
+    sequence_number: int | None = None  # the queue's order; a redelivered message keeps its number
 
     @property
     def attempt(self) -> int:

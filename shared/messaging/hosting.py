@@ -10,7 +10,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -27,6 +27,7 @@ from shared.messaging.disposition import Disposition
 from shared.messaging.envelope import IncomingMessage
 from shared.messaging.outbox import Outbox
 from shared.messaging.publishing import event_message
+from shared.messaging.sessions import HeldSession, SessionHolds
 from shared.messaging.sweeps import discovery_events, reconcile_events
 from shared.policy import load_policy
 from shared.settings import Settings
@@ -69,40 +70,59 @@ class MessagingHost:
     outbox: Outbox
     settings: MessagingSettings
     clock: Clock = utc_now
+    holds: SessionHolds = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.holds = SessionHolds(
+            self.runtime,
+            idle_seconds=self.settings.session_idle_seconds,
+            renewal_seconds=self.settings.session_lock_renewal_seconds,
+        )
 
     async def handle_route_event(self, message: IncomingMessage) -> Disposition:
-        return await self._handle(processing.route_event, message)
+        return await self._handle(processing.route_event, message, self.runtime)
 
     def order_key(self, message: IncomingMessage) -> str:
         return processing.order_key(message)
 
-    def hold_session(self) -> Runtime:
-        """A view of ARM for the batches of one held session (`Runtime.held`), for `handle_provision_batch`.
+    async def handle_provision(self, message: IncomingMessage) -> Disposition:
+        """A `ppmi-work` message handed over by the Functions session trigger, in the hold it belongs to.
 
-        Only a host that knows it still holds the session between batches may pass it again (`ppmi worker`);
-        the Functions host cannot tell, so each of its batches gets a fresh one.
+        The host does not say which hold that is; `SessionHolds` infers it from the timing of the session's
+        invocations, so messages of one hold share a view of ARM and one environment's events run in order.
         """
-        return self.runtime.held()
+        async with self.holds.hold(message.session_id) as session:
+            return await self.handle_in_session(session, message)
+
+    def hold_session(self) -> HeldSession:
+        """A view of ARM and an order of environments for one hold of a session that the caller knows it
+        holds (`ppmi worker`'s receiver), for `handle_in_session`."""
+        return HeldSession.of(self.runtime)
+
+    async def handle_in_session(self, session: HeldSession, message: IncomingMessage) -> Disposition:
+        """`message` once the session's earlier events of its environment are done, with the hold's view.
+
+        Raises `NotHandledError` when an earlier event of its environment raised first (it comes back after
+        that one), and whatever the handling raised, for the caller to abandon the message.
+        """
+        return await session.order.run(
+            self.order_key(message),
+            message.sequence_number or 0,
+            lambda: self._handle(processing.provision, message, session.runtime),
+        )
 
     async def handle_provision_batch(
-        self, messages: Sequence[IncomingMessage], session: object | None = None
+        self, messages: Sequence[IncomingMessage]
     ) -> list[Disposition | BaseException]:
-        """One session's messages held together; a message whose handling raised gets its exception back.
-
-        `session` is what `hold_session` gave for the session these messages came from, if still held.
-        """
-        runtime = session if isinstance(session, Runtime) else self.runtime
+        """One session's messages held together, as the Functions batch trigger would hand them over; a
+        message whose handling raised gets its exception back. A fresh view of ARM per batch."""
 
         async def send(disposition: Disposition) -> None:
             await self.outbox.send(disposition.messages)
 
-        return await processing.provision_batch(messages, runtime, self.settings, self.clock(), decided=send)
-
-    async def retry_alone(self, message: IncomingMessage, error: BaseException) -> Disposition:
-        """Schedule another attempt of one batch message whose handling raised (see `retry_unexpected`)."""
-        disposition = await processing.retry_unexpected(message, error, self.settings, self.clock())
-        await self.outbox.send(disposition.messages)
-        return disposition
+        return await processing.provision_batch(
+            messages, self.runtime, self.settings, self.clock(), decided=send
+        )
 
     async def discover(self) -> int:
         """Publish `ppmi.environment.created` for environments created recently; returns how many."""
@@ -117,8 +137,8 @@ class MessagingHost:
         await self.outbox.send(event_message(event) for event in events)
         return len(events)
 
-    async def _handle(self, step: Step, message: IncomingMessage) -> Disposition:
-        disposition = await step(message, self.runtime, self.settings, self.clock())
+    async def _handle(self, step: Step, message: IncomingMessage, runtime: Runtime) -> Disposition:
+        disposition = await step(message, runtime, self.settings, self.clock())
         await self.outbox.send(disposition.messages)
         return disposition
 

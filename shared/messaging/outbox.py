@@ -40,6 +40,7 @@ def from_sdk_message(message: ServiceBusReceivedMessage, queue: str) -> Incoming
         correlation_id=message.correlation_id,
         delivery_count=(message.delivery_count or 0) + 1,
         enqueued_time=message.enqueued_time_utc,
+        sequence_number=message.sequence_number,
     )
 
 

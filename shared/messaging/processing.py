@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from shared.engine import Runtime, enrich, process
+from shared.engine import Runtime, enrich, identity_key, process
 from shared.errors import InvalidInputError, PermanentError, TransientError
 from shared.events import Event, EventValidationError, parse_event
 from shared.messaging.config import MessagingSettings
@@ -24,6 +24,8 @@ from shared.messaging.disposition import (
     retry_later,
 )
 from shared.messaging.envelope import IncomingMessage
+from shared.messaging.sessions import NotHandledError
+from shared.policy import Policy
 from shared.telemetry import message_scope, record_event, record_kept_message
 
 Decide = Callable[[IncomingMessage, Event], Awaitable[Disposition]]
@@ -36,9 +38,26 @@ async def route_event(
 
     async def decide(message: IncomingMessage, event: Event) -> Disposition:
         enrichment = await enrich(event, runtime)
-        return forward_to_work(message, event, enrichment.identity_key)
+        session = work_session(enrichment.environment_id, enrichment.identity_key, runtime.policy)
+        return forward_to_work(message, event, session)
 
     return await _handle(message, settings, now, decide)
+
+
+def work_session(environment_id: str, key: str, policy: Policy) -> str:
+    """The `ppmi-work` session an event is worked in, given its identity key `key` (what its writes are
+    serialised on): all the events whose writes count against one limit, so that one process at a time works
+    them and paces them.
+
+    A pool's or an application's identity key as it is; for an environment's dedicated identity, the
+    subscription it lives in: the managed identity provider counts those writes per subscription (2/s), so
+    processes working them side by side would only bounce off that limit (docs/decisions.md). Inside the
+    session, environments run side by side, each environment's events in order, and writes to one identity
+    one at a time.
+    """
+    if policy.identity.strategy == "per-environment" and key == identity_key(environment_id, policy):
+        return f"subscription-{policy.identity.subscription_id}".lower()
+    return key
 
 
 async def provision(
@@ -60,10 +79,6 @@ async def provision(
     return await _handle(message, settings, now, decide)
 
 
-class NotHandledError(Exception):
-    """A batch's message left alone because an earlier event of its environment failed unexpectedly."""
-
-
 BATCH_CONCURRENCY = 32  # environments of one batch converged side by side (a pool's batch spans many)
 
 
@@ -76,6 +91,9 @@ async def provision_batch(
     decided: Callable[[Disposition], Awaitable[None]] | None = None,
 ) -> list[Disposition | BaseException]:
     """`provision` for the messages of one session held together, in the order given.
+
+    What the Functions batch trigger (cardinality many) would hand the app; `ppmi worker --whole-batches`
+    reproduces that host to measure it.
 
     They share one held view of ARM (`Runtime.held`), so each identity, identity list and FIC list is read
     once per batch, not once per event. One environment's events run in order; different environments'
@@ -107,28 +125,6 @@ async def provision_batch(
 
     await asyncio.gather(*(run(group) for group in _by_environment(messages)))
     return [results[index] for index in range(len(messages))]
-
-
-async def retry_unexpected(
-    message: IncomingMessage, error: BaseException, settings: MessagingSettings, now: datetime
-) -> Disposition:
-    """A batch's message whose handling raised, when its batch-mates must not come back with it (Functions).
-
-    The plain binding settles a batch as a whole, so raising would redeliver every message of it, and a
-    message that raises every time would take them all to the dead-letter sub-queue. Instead this message
-    alone gets another attempt later on its session, like a transient failure, and is kept with its reason in
-    `ppmi-kept` once its attempts run out.
-    """
-    reason = (
-        str(error)
-        if isinstance(error, NotHandledError)
-        else f"unexpected error ({type(error).__name__}): {error}"
-    )
-
-    async def decide(message: IncomingMessage, event: Event) -> Disposition:
-        return retry_later(message, event=event, reason=reason, retry_after=0.0, settings=settings, now=now)
-
-    return await _handle(message, settings, now, decide)
 
 
 def order_key(message: IncomingMessage) -> str:

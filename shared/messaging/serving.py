@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from contextlib import AsyncExitStack
 from typing import TextIO
 
 from shared.http import Backoff
 from shared.messaging.hosting import configure_process_telemetry, open_messaging_host
-from shared.messaging.worker import WorkerOptions, WorkerStats, run_worker
+from shared.messaging.settling import WorkerStats
+from shared.messaging.worker import WorkerOptions, run_instances
 from shared.settings import Settings
 from shared.telemetry import flush_telemetry
 
@@ -32,9 +34,13 @@ async def serve_until_signalled(
         loop.add_signal_handler(signum, stop.set)
     settings = Settings.from_env()
     configure_process_telemetry(settings, log_stream=log_stream)
-    async with open_messaging_host(settings, backoff=backoff) as host:
+    async with AsyncExitStack() as stack:
+        hosts = [
+            await stack.enter_async_context(open_messaging_host(settings, backoff=backoff))
+            for _ in range(options.instances)
+        ]
         print(f"{receiving_line(name)}; Ctrl-C to stop", file=sys.stderr, flush=True)
-        stats = await run_worker(host, options, stop)
+        stats = await run_instances(hosts, options, stop)
     flush_telemetry()
     summary = ", ".join(f"{key}={count}" for key, count in sorted(stats.outcomes.items())) or "no messages"
     print(f"{name}: stopped ({summary})", file=sys.stderr, flush=True)

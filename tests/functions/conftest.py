@@ -1,5 +1,5 @@
 """The Functions tests run on the same platform fixtures as the messaging tests."""
 
-from tests.messaging.conftest import broker, platform
+from tests.messaging.conftest import broker, platform, servicebus
 
-__all__ = ["broker", "platform"]
+__all__ = ["broker", "platform", "servicebus"]

@@ -14,11 +14,14 @@ import pytest
 
 from sandbox.faults import FaultProfile, ServiceFaults
 from sandbox.servicebus import MessageSnapshot
+from shared.engine import identity_key
 from shared.events import Event, ResultEvent, new_event
 from shared.messaging.envelope import ATTEMPT, EVENTS_QUEUE, KEPT_CLASS, KEPT_QUEUE, KEPT_REASON, WORK_QUEUE
 from shared.messaging.hosting import MessagingHost, open_messaging_host
+from shared.messaging.processing import work_session
 from shared.messaging.publishing import publish, unique_reply_session, wait_for_results
 from shared.messaging.requeue import requeue
+from shared.policy import load_policy
 from tests.messaging.conftest import Platform, worker
 
 
@@ -192,7 +195,8 @@ async def test_a_transient_failure_is_retried_later_on_the_same_session_and_then
         results = await results_of(host, [event], session)
 
     assert scheduled.application_properties[ATTEMPT] == 2
-    assert scheduled.session_id == environment.id.lower()
+    policy = load_policy(platform.policy)
+    assert scheduled.session_id == work_session(environment.id, identity_key(environment.id, policy), policy)
     assert results[event.id].data.outcome == "succeeded"
 
 

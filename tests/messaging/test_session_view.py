@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.events import Event
 from shared.messaging.disposition import Disposition, Outcome
 from shared.messaging.hosting import MessagingHost, open_messaging_host
+from shared.messaging.sessions import HeldSession
 from tests.messaging.conftest import Platform
 from tests.messaging.test_batches import as_work, environment_event
 from tests.messaging.test_end_to_end import package_event
@@ -20,10 +21,14 @@ def arm_calls(platform: Platform, since: int, until: int | None = None) -> list[
 
 
 async def succeeded(
-    host: MessagingHost, platform: Platform, events: list[Event], session: object | None
+    host: MessagingHost, platform: Platform, events: list[Event], session: HeldSession | None
 ) -> None:
-    """Handle `events` as one batch of their session, passing `session` (a hold or None); all succeed."""
-    results = await host.handle_provision_batch([as_work(event, platform) for event in events], session)
+    """Handle `events` in the hold `session`, or as one batch of their own when None; all succeed."""
+    messages = [as_work(event, platform) for event in events]
+    if session is None:
+        results = await host.handle_provision_batch(messages)
+    else:
+        results = [await host.handle_in_session(session, message) for message in messages]
     assert [r.outcome if isinstance(r, Disposition) else r for r in results] == [Outcome.SUCCEEDED] * len(
         events
     )

@@ -13,7 +13,9 @@ from sandbox.servicebus import ServiceBusBroker
 from shared.messaging.disposition import Disposition, Outcome
 from shared.messaging.envelope import EVENTS_QUEUE, WORK_QUEUE, IncomingMessage, OutgoingMessage
 from shared.messaging.outbox import Outbox
-from shared.messaging.worker import WorkerOptions, WorkerStats, run_worker
+from shared.messaging.sessions import OrderedKeys
+from shared.messaging.settling import WorkerStats
+from shared.messaging.worker import WorkerOptions, run_worker
 from tests.messaging.conftest import MAX_DELIVERIES
 
 OPTIONS = WorkerOptions(
@@ -36,11 +38,19 @@ class RecordingHandlers:
     def order_key(self, message: IncomingMessage) -> str:
         return message.message_id.split("-")[0]  # `work(session, n)` IDs: one chain per session
 
-    def hold_session(self) -> object:
-        return object()
+    def hold_session(self) -> OrderedKeys:
+        return OrderedKeys()
+
+    async def handle_in_session(self, session: OrderedKeys, message: IncomingMessage) -> Disposition:
+        return await session.run(
+            self.order_key(message), message.sequence_number or 0, lambda: self._handle(message)
+        )
+
+    async def handle_provision(self, message: IncomingMessage) -> Disposition:
+        return await self._handle(message)
 
     async def handle_provision_batch(
-        self, messages: Sequence[IncomingMessage], session: object | None = None
+        self, messages: Sequence[IncomingMessage]
     ) -> list[Disposition | BaseException]:
         self.batches.append([message.message_id for message in messages])
         results: list[Disposition | BaseException] = []
@@ -109,7 +119,11 @@ async def test_a_handled_message_is_completed_and_a_failing_one_dead_lettered_pa
     assert (dead.message_id, dead.dead_letter_reason) == ("bad", "MaxDeliveryCountExceeded")
     bad = [m for m in handlers.handled if m.message_id == "bad"]
     assert [m.delivery_count for m in bad] == list(range(1, MAX_DELIVERIES + 1))
-    assert stats.outcomes == {f"{EVENTS_QUEUE}:succeeded": 1, f"{EVENTS_QUEUE}:abandoned": MAX_DELIVERIES}
+    assert stats.outcomes == {
+        f"{EVENTS_QUEUE}:succeeded": 1,
+        f"{EVENTS_QUEUE}:abandoned": MAX_DELIVERIES,
+        f"{EVENTS_QUEUE}:redelivered": MAX_DELIVERIES - 1,
+    }
 
 
 async def test_one_session_is_handled_one_message_at_a_time_and_sessions_run_side_by_side(

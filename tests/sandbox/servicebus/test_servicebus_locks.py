@@ -16,7 +16,9 @@ from sandbox.servicebus import MAX_DELIVERY_COUNT_EXCEEDED, ServiceBusBroker
 from tests.sandbox.servicebus.conftest import MAX_DELIVERIES, SHORT_LOCK, queue_receiver, queue_sender
 
 
-def test_abandoned_message_comes_back_with_delivery_count_one_higher(client: ServiceBusClient) -> None:
+def test_abandoned_message_comes_back_with_delivery_count_one_higher(
+    client: ServiceBusClient, broker: ServiceBusBroker
+) -> None:
     with queue_sender(client, "plain") as sender:
         sender.send_messages(ServiceBusMessage("retry me"))
     with queue_receiver(client, "plain", max_wait_time=5) as receiver:
@@ -26,10 +28,11 @@ def test_abandoned_message_comes_back_with_delivery_count_one_higher(client: Ser
         assert (first.sequence_number, second.sequence_number) == (1, 1)
         assert (first.delivery_count, second.delivery_count) == (0, 1)
         receiver.complete_message(second)
+    assert (broker.queue("plain").lock_expiries, broker.queue("plain").redeliveries) == (0, 1)
 
 
 def test_expired_lock_makes_the_message_available_again_and_the_old_lock_useless(
-    client: ServiceBusClient,
+    client: ServiceBusClient, broker: ServiceBusBroker
 ) -> None:
     with queue_sender(client, "short-lock") as sender:
         sender.send_messages(ServiceBusMessage("slow consumer"))
@@ -41,6 +44,7 @@ def test_expired_lock_makes_the_message_available_again_and_the_old_lock_useless
         with pytest.raises(MessageLockLostError):
             receiver.complete_message(first)
         receiver.complete_message(again)
+    assert (broker.queue("short-lock").lock_expiries, broker.queue("short-lock").redeliveries) == (1, 1)
 
 
 def test_renewing_the_lock_keeps_the_message_from_other_receivers(

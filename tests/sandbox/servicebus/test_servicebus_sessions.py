@@ -79,7 +79,9 @@ def test_session_state_survives_the_receiver_and_lock_renewal_extends_the_sessio
         assert again.session.get_state() == b'{"attempt": 2}'
 
 
-def test_expired_session_lock_frees_the_session_and_counts_the_delivery(client: ServiceBusClient) -> None:
+def test_expired_session_lock_frees_the_session_and_counts_the_delivery(
+    client: ServiceBusClient, broker: ServiceBusBroker
+) -> None:
     _send(client, "short-session", ("env-a", "a1"))
     with queue_receiver(client, "short-session", session_id="env-a", max_wait_time=5) as sleepy:
         (first,) = sleepy.receive_messages(max_wait_time=5)
@@ -91,3 +93,4 @@ def test_expired_session_lock_frees_the_session_and_counts_the_delivery(client: 
             successor.complete_message(again)
         with pytest.raises(SessionLockLostError):
             sleepy.complete_message(first)
+    assert (broker.queue("short-session").lock_expiries, broker.queue("short-session").redeliveries) == (1, 1)
