@@ -9,6 +9,7 @@ param eventPublisherPrincipalIds array
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -68,47 +69,35 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-// route_event and provision receive; timers and the HTTP intake publish events, route_event and retries send
-// work; results and kept messages are only ever sent.
-resource eventsReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(eventsQueue.id, appPrincipalId, roles.serviceBusDataReceiver)
+// The two trigger queues: route_event and provision receive; timers, the HTTP intake, route_event and retries
+// send. Data Owner (receive, send and manage), because the platform's target-based scaling reads the queue's
+// length through the app's own connection, and that read needs the Manage right: the Service Bus extension's
+// target scaler calls GetQueueRuntimePropertiesAsync and, refused, falls back to incremental scaling
+// (Azure/azure-sdk-for-net, Microsoft.Azure.WebJobs.Extensions.ServiceBus/src/Listeners/ServiceBusTargetScaler.cs,
+// ServiceBusMetricsProvider.cs; learn.microsoft.com/azure/azure-functions/functions-target-based-scaling, "use
+// Manage rights ... for the most efficient scaling"). Among the built-in roles only Data Owner grants it
+// (dataActions Microsoft.ServiceBus/*); it is scoped to each queue, not the namespace.
+resource eventsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(eventsQueue.id, appPrincipalId, roles.serviceBusDataOwner)
   scope: eventsQueue
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
 
-resource eventsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(eventsQueue.id, appPrincipalId, roles.serviceBusDataSender)
-  scope: eventsQueue
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource workReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(workQueue.id, appPrincipalId, roles.serviceBusDataReceiver)
+resource workOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(workQueue.id, appPrincipalId, roles.serviceBusDataOwner)
   scope: workQueue
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
 
-resource workSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(workQueue.id, appPrincipalId, roles.serviceBusDataSender)
-  scope: workQueue
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
+// Results and kept messages are only ever sent.
 
 resource resultsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(resultsQueue.id, appPrincipalId, roles.serviceBusDataSender)

@@ -40,6 +40,8 @@ def scenario(key: str, **changes: Any) -> dict[str, Any]:
         "answered_429_by_kind": {},
         "answered_409": 0,
         "failed_on_409": 0,
+        "redelivered": 0,
+        "lock_expiries": 0,
         "worker_cpu_seconds": 3.0,
         "worker_peak_rss_mb": 150.0,
         "budget_seconds": 60.0,
@@ -75,6 +77,52 @@ def healthy() -> dict[str, Any]:
 
 def test_a_run_within_every_target_meets_them_all() -> None:
     assert all(target["met"] for target in healthy()["targets"])
+
+
+def functions_rows(changes_by_key: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The Functions path at 1, 4 and 16 instances for scenarios 1 and 2, each row changed as asked."""
+    keys = [f"{number}f{instances}" for number in ("1", "2") for instances in (1, 4, 16)]
+    return [scenario(key, **(changes_by_key or {}).get(key, {})) for key in keys]
+
+
+def test_the_functions_path_at_four_instances_has_its_own_ratio_target_and_keeps_every_lock() -> None:
+    document = results(scenario("1"), scenario("2"), scenario("3"), scenario("4"), *functions_rows())
+
+    functions = [t for t in document["targets"] if "Functions" in t["target"]]
+    assert [(t["target"], t["met"]) for t in functions] == [
+        ("scenario 1 through Functions x 4: makespan / lower bound <= 1.3", True),
+        ("scenario 2 through Functions x 4: makespan / lower bound <= 1.3", True),
+        (
+            "Functions path: no message redelivered because a lock expired (1f1, 1f4, 1f16, 2f1, 2f4, 2f16)",
+            True,
+        ),
+    ]
+
+
+def test_a_slow_functions_row_and_a_lock_that_ran_out_are_misses_that_say_where() -> None:
+    rows = functions_rows({"2f4": {"makespan_over_lower_bound": 1.4}, "1f16": {"lock_expiries": 3}})
+
+    document = results(scenario("1"), scenario("2"), scenario("3"), scenario("4"), *rows)
+
+    missed = {t["target"]: t["why"] for t in document["targets"] if not t["met"]}
+    assert set(missed) == {
+        "scenario 2 through Functions x 4: makespan / lower bound <= 1.3",
+        "Functions path: no message redelivered because a lock expired (1f1, 1f4, 1f16, 2f1, 2f4, 2f16)",
+    }
+    assert "locks ran out in 1f16 x3" in missed.values()
+
+
+def test_the_table_shows_redeliveries_and_expired_locks_and_which_host_ran_each_row() -> None:
+    worker = "ppmi worker: 64 sessions"
+    document = results(
+        *(scenario(key, host=worker) for key in ("1", "2", "3", "4")),
+        scenario("2b", host="Functions batch trigger x 4", redelivered=12, lock_expiries=9),
+    )
+
+    table = markdown(document)
+
+    assert "| 40 | 5 (0.5%) | 0 | 12 (9) | 3.0 | 150.0 |" in table
+    assert f"Hosts: 1, 2, 3, 4: {worker}; 2b: Functions batch trigger x 4." in table
 
 
 def test_a_slow_scenario_misses_its_ratio_and_names_the_binding_limit() -> None:

@@ -13,7 +13,13 @@ from shared.messaging.disposition import Disposition, Outcome
 from shared.messaging.envelope import IncomingMessage
 from shared.messaging.hosting import open_messaging_host
 from tests.messaging.conftest import Platform
-from tests.messaging.test_batches import answered, as_work, environment_event, fic_names, pool_platform
+from tests.messaging.test_batches import (
+    as_work,
+    assert_left_in_order_and_stayed,
+    environment_event,
+    leaving_and_staying,
+    pool_platform,
+)
 from tests.messaging.test_end_to_end import package_event
 from tests.messaging.test_session_view import arm_calls
 
@@ -39,14 +45,8 @@ async def test_one_environments_events_handed_over_side_by_side_are_decided_in_q
     pool_platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     platform = pool_platform
-    leaving = platform.sandbox.control.create_environment(display_name="Leaving")
-    staying = platform.sandbox.control.create_environment(display_name="Staying")
-    events = [
-        environment_event("created", leaving.id, "answers-leaving"),
-        environment_event("created", staying.id, "answers-staying"),
-        package_event(platform, leaving.id, "answers-leaving", platform.certificate),
-        environment_event("deleted", leaving.id, "answers-leaving"),
-    ]
+    case = leaving_and_staying(platform)
+    events = case.events
     messages = [
         dataclasses.replace(as_work(event, platform), sequence_number=number)
         for number, event in enumerate(events, start=1)
@@ -65,7 +65,4 @@ async def test_one_environments_events_handed_over_side_by_side_are_decided_in_q
         dispositions = await asyncio.gather(*(host.handle_provision(message) for message in messages))
 
     assert [d.outcome for d in dispositions] == [Outcome.SUCCEEDED] * len(events)
-    assert answered(platform, "answers-leaving") == [(events[i].id, "succeeded") for i in (0, 2, 3)]
-    assert not [name for name in fic_names(platform) if leaving.id.lower() in name.lower()]
-    assert platform.sandbox.control.rows(leaving.id, "managedidentities") == []
-    assert [name for name in fic_names(platform) if staying.id.lower() in name.lower()]
+    assert_left_in_order_and_stayed(platform, case)

@@ -21,6 +21,9 @@ from tests.infra.templates import (
 SCOPE_ID_BY_TARGET = {"resourceGroup": "resource_group", "subscription": "subscription"}
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+# Target-based scaling reads the trigger queues' length with the app's identity: that needs Manage, which
+# among the built-in roles only Data Owner has (infra/app/app-access.bicep says where that comes from).
+SERVICE_BUS_DATA_OWNER = "090c5cfd-751d-490a-894a-3ce6f1109419"
 
 
 def assignment_ids(assignment: RoleAssignment) -> str:
@@ -55,15 +58,19 @@ def test_app_identity_holds_exactly_the_data_roles_it_uses() -> None:
     assert granted == {
         ("storageBlobOwner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"),
         ("metricsPublisher", "3913510d-42f4-4e42-8a64-420c390055eb"),
-        ("eventsReceiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
-        ("eventsSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
-        ("workReceiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
-        ("workSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
+        ("eventsOwner", SERVICE_BUS_DATA_OWNER),
+        ("workOwner", SERVICE_BUS_DATA_OWNER),
         ("resultsSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
         ("keptSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
         ("publisherSenders", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
         ("publisherResultReceivers", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
     }
+
+
+def test_only_the_trigger_queues_give_the_app_the_manage_right_and_never_the_namespace() -> None:
+    owners = [a for a in role_assignments() if a.role_id == SERVICE_BUS_DATA_OWNER]
+
+    assert sorted(a.config["scope"] for a in owners) == ["eventsQueue", "workQueue"]
 
 
 def test_identity_resource_group_gets_managed_identity_contributor_and_nothing_broader() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -92,20 +92,51 @@ def failing_for(message_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(processing, "provision", provision)
 
 
+@dataclass(frozen=True)
+class LeavingAndStaying:
+    """Two pool environments: one created, given a package and deleted again; one created with a package."""
+
+    leaving: str
+    staying: str
+    events: list[Event]
+    leaving_events: tuple[int, ...] = (0, 2, 4)
+    staying_events: tuple[int, ...] = (1, 3)
+
+
+def leaving_and_staying(platform: Platform) -> LeavingAndStaying:
+    leaving = platform.sandbox.control.create_environment(display_name="Leaving").id
+    staying = platform.sandbox.control.create_environment(display_name="Staying").id
+    events = [
+        environment_event("created", leaving, "answers-leaving"),
+        environment_event("created", staying, "answers-staying"),
+        package_event(platform, leaving, "answers-leaving", platform.certificate),
+        package_event(platform, staying, "answers-staying", platform.second_certificate),
+        environment_event("deleted", leaving, "answers-leaving"),
+    ]
+    return LeavingAndStaying(leaving, staying, events)
+
+
+def assert_left_in_order_and_stayed(platform: Platform, case: LeavingAndStaying) -> None:
+    """Each environment's answers came in its events' order: a deletion that ran first would leave FICs."""
+    events = case.events
+    assert answered(platform, "answers-leaving") == [(events[i].id, "succeeded") for i in case.leaving_events]
+    assert answered(platform, "answers-staying") == [(events[i].id, "succeeded") for i in case.staying_events]
+    names = fic_names(platform)
+    assert not [name for name in names if case.leaving.lower() in name.lower()]
+    assert platform.sandbox.control.rows(case.leaving, "managedidentities") == []
+    assert (
+        len([name for name in names if case.staying.lower() in name.lower()]) == 2
+    )  # one per trusted signer
+    (row,) = platform.sandbox.control.rows(case.staying, "managedidentities")
+    (package,) = platform.sandbox.control.rows(case.staying, "pluginpackages")
+    assert package["_managedidentityid_value"] == row["managedidentityid"]
+
+
 async def test_a_pool_batch_decides_each_environments_events_in_order_and_answers_each_message_in_its_slot(
     pool_platform: Platform,
 ) -> None:
-    platform = pool_platform
-    leaving = platform.sandbox.control.create_environment(display_name="Leaving")
-    staying = platform.sandbox.control.create_environment(display_name="Staying")
-    events = [
-        environment_event("created", leaving.id, "answers-leaving"),
-        environment_event("created", staying.id, "answers-staying"),
-        package_event(platform, leaving.id, "answers-leaving", platform.certificate),
-        package_event(platform, staying.id, "answers-staying", platform.second_certificate),
-        environment_event("deleted", leaving.id, "answers-leaving"),
-    ]
-    messages = [as_work(event, platform) for event in events]
+    case = leaving_and_staying(pool_platform)
+    messages = [as_work(event, pool_platform) for event in case.events]
     assert len({message.session_id for message in messages}) == 1  # one pool: one session, one batch
 
     async with open_messaging_host() as host:
@@ -114,17 +145,8 @@ async def test_a_pool_batch_decides_each_environments_events_in_order_and_answer
     dispositions = [result for result in results if isinstance(result, Disposition)]
     assert dispositions == results
     assert [(d.outcome, d.reason) for d in dispositions if d.outcome is not Outcome.SUCCEEDED] == []
-    assert [d.messages[-1].correlation_id for d in dispositions] == [event.id for event in events]
-    # Each environment's answers were sent in its events' order: a deletion that ran first would leave FICs.
-    assert answered(platform, "answers-leaving") == [(events[i].id, "succeeded") for i in (0, 2, 4)]
-    assert answered(platform, "answers-staying") == [(events[i].id, "succeeded") for i in (1, 3)]
-    names = fic_names(platform)
-    assert not [name for name in names if leaving.id.lower() in name.lower()]
-    assert platform.sandbox.control.rows(leaving.id, "managedidentities") == []
-    assert len([name for name in names if staying.id.lower() in name.lower()]) == 2  # one per trusted signer
-    (row,) = platform.sandbox.control.rows(staying.id, "managedidentities")
-    (package,) = platform.sandbox.control.rows(staying.id, "pluginpackages")
-    assert package["_managedidentityid_value"] == row["managedidentityid"]
+    assert [d.messages[-1].correlation_id for d in dispositions] == [event.id for event in case.events]
+    assert_left_in_order_and_stayed(pool_platform, case)
 
 
 async def test_an_unexpected_error_comes_back_in_its_slot_holds_back_its_environments_later_events_only(

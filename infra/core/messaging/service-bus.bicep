@@ -45,7 +45,8 @@ resource eventsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
   }
 }
 
-// Work: SessionId = identity key, so writes to one identity never run concurrently.
+// Work: SessionId = work session (pool, application, or subscription of dedicated identities), so writes
+// to one identity never run concurrently and one process paces them.
 resource workQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
   parent: namespace
   name: 'ppmi-work'
