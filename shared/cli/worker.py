@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--batch-size",
         type=_positive,
         default=defaults.batch_size,
-        help="most waiting messages of one session handled together (host.json maxMessageBatchSize)",
+        help="messages of one held session in hand at once; with --whole-batches, the most in one batch",
     )
     parser.add_argument(
         "--calls-per-session",

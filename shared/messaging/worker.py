@@ -46,8 +46,7 @@ class MessageHandlers[S](Protocol):
         ...
 
     async def handle_in_session(self, session: S, message: IncomingMessage) -> Disposition:
-        """A message of the session `session` (from `hold_session`) is held for, after its environment's
-        earlier ones."""
+        """A message of the hold `session` (from `hold_session`), after its environment's earlier ones."""
         ...
 
     async def handle_provision_batch(
@@ -58,15 +57,12 @@ class MessageHandlers[S](Protocol):
 class SessionHandling(enum.StrEnum):
     """How `ppmi-work` sessions are worked; the Functions ones reproduce the host (docs/decisions.md)."""
 
-    WORKER = (
-        "worker"  # messages as they come, `batch_size` in hand, a busy session let go at half the renewal
-    )
-    FUNCTIONS = (
-        "functions"  # the deployed trigger: one message per call, `calls_per_session` at once, renewed
-    )
-    BATCHES = (
-        "batches"  # the Functions batch trigger: one session per instance, a batch at a time, no renewal
-    )
+    # messages as they come, `batch_size` in hand, a busy session let go at half the renewal limit
+    WORKER = "worker"
+    # the deployed trigger: one message per call, `calls_per_session` at once, the session lock renewed
+    FUNCTIONS = "functions"
+    # the Functions batch trigger: one session per instance, a batch at a time, the lock never renewed
+    BATCHES = "batches"
 
 
 SESSION_HOLD_SHARE = 0.5  # of the lock renewal limit: messages taken before it end well inside the limit
@@ -81,7 +77,7 @@ class WorkerOptions:
     event_receivers: int = 4
     concurrent_calls: int = 16  # intake events in hand per instance, shared by the event receivers
     batch_size: int = 256
-    calls_per_session: int = 32
+    calls_per_session: int = 64
     handling: SessionHandling = SessionHandling.WORKER
     instances: int = 1
     max_delivery_count: int = 10

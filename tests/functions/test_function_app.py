@@ -24,10 +24,6 @@ def bindings(name: str) -> list[dict[str, Any]]:
     return list(document["bindings"])
 
 
-def trigger(name: str) -> Any:
-    return functions()[name].get_user_function()
-
-
 def test_the_app_registers_one_function_per_handler() -> None:
     assert set(functions()) == {"route_event", "provision", "discovery", "reconcile", "intake"}
 
